@@ -1,0 +1,127 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// One executable per service. Each has the same shape: an entry point, `Handlers/`,
+/// `Domain/`, `Store/` and `Migrations/` (copied as a resource and applied at start-up).
+func service(_ product: String, path: String, extra: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: path,
+        dependencies: ["ServiceKit", "Contracts", "Messaging", "Persistence"] + extra,
+        path: "Services/\(path)",
+        resources: [.copy("Migrations")],
+        swiftSettings: swiftSettings
+    )
+}
+
+let package = Package(
+    name: "Convene",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gateway", targets: ["Gateway"]),
+        .executable(name: "registration", targets: ["Registration"]),
+        .executable(name: "payment", targets: ["Payment"]),
+        .executable(name: "scheduling", targets: ["Scheduling"]),
+        .executable(name: "platform-bridge", targets: ["PlatformBridge"]),
+        .executable(name: "notification", targets: ["Notification"]),
+        .executable(name: "archive", targets: ["Archive"]),
+        .executable(name: "convene-bench", targets: ["Bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, each behind a shim header that hides header-path differences and
+        // wraps the variadic functions Swift cannot call.
+        .systemLibrary(name: "CRabbitMQ", path: "Shared/CRabbitMQ", pkgConfig: "librabbitmq",
+                       providers: [.apt(["librabbitmq-dev"]), .brew(["rabbitmq-c"])]),
+        .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        .systemLibrary(name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+
+        .target(name: "Contracts", path: "Shared/Contracts", swiftSettings: swiftSettings),
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "CRabbitMQ", "Contracts", "ThreadExecutor",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Messaging", swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Persistence",
+            dependencies: [
+                "CLibPQ", "Contracts", "Messaging", "ThreadExecutor",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Persistence", swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HTTPClient",
+            dependencies: ["CCurl", "ThreadExecutor", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/HTTPClient", swiftSettings: swiftSettings
+        ),
+        .target(name: "ThreadExecutor", path: "Shared/ThreadExecutor", swiftSettings: swiftSettings),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Contracts", "Messaging", "Persistence",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceKit", swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "Gateway",
+            dependencies: ["ServiceKit", "Contracts", "Messaging", "Persistence",
+                           .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Services/Gateway",
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        service("registration", path: "Registration"),
+        service("payment", path: "Payment"),
+        service("scheduling", path: "Scheduling"),
+        service("platform-bridge", path: "PlatformBridge"),
+        service("notification", path: "Notification"),
+        service("archive", path: "Archive"),
+
+        .executableTarget(
+            name: "Bench",
+            dependencies: ["Messaging", "Persistence", "Contracts", "CRabbitMQ",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Bench", swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Contracts", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StackTests", dependencies: ["HTTPClient", "Contracts", "TestSupport"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Messaging", "Persistence", "Contracts",
+                                                    .product(name: "Logging", package: "swift-log")],
+                path: "Tests/TestSupport", swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

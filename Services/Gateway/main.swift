@@ -1,0 +1,17 @@
+import Foundation
+import Messaging
+import ServiceKit
+
+await ServiceMain.run(
+    .gateway,
+    bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
+    services: { context in
+        do {
+            let settings = try GatewaySettings(context.configuration.environment)
+            let rpc = RPCClient(amqp: context.configuration.amqp, publisher: context.publisher, source: "gateway",
+                                logger: context.logger)
+            return [rpc, makeGatewayServer(settings: settings, rpc: rpc, logger: context.logger)]
+        } catch {
+            ServiceMain.fail("gateway: \(error)")
+        }
+    })

@@ -1,0 +1,220 @@
+import Contracts
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// A received message whose envelope header has been read.
+public struct IncomingMessage: Sendable {
+    public var delivery: Delivery
+    public var header: EnvelopeHeader
+    /// How many times this message was retried after a failure (0 on the first attempt).
+    public var retryCount: Int
+
+    public var body: [UInt8] { delivery.body }
+}
+
+/// Thrown by a processor to send a message straight to the dead-letter queue: retrying cannot
+/// help (unknown type, unsupported version, invalid payload).
+public struct DeadLetter: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var code: String
+    public init(_ reason: String, code: String = "convene.invalid_message") {
+        self.reason = reason
+        self.code = code
+    }
+    public var description: String { reason }
+}
+
+/// Consumes a service's work queue with a bounded number of concurrent handlers.
+///
+/// A message is acknowledged only after `process` returns (for Convene's handlers: after their
+/// transaction committed). A message that cannot be decoded, or that `process` rejects with
+/// `DeadLetter` or a non-retryable `ConveneError`, is published to `<service>.dead` with an
+/// `x-error` header and then acknowledged. Any other error retries the message through the
+/// retry queues (`retryDelays`, e.g. 1 s, 10 s, 60 s) and dead-letters it after the last one.
+public final class MessageConsumer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var service: String
+        public var amqp: AMQPConfiguration
+        public var topology: Topology
+        public var prefetch: Int
+        public var concurrency: Int
+        public var retryDelays: [Duration]
+
+        public init(service: String, amqp: AMQPConfiguration, topology: Topology, prefetch: Int = 64,
+                    concurrency: Int = 8, retryDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60)]) {
+            self.service = service
+            self.amqp = amqp
+            self.topology = topology
+            self.prefetch = prefetch
+            self.concurrency = concurrency
+            self.retryDelays = retryDelays
+        }
+    }
+
+    public typealias Processor = @Sendable (IncomingMessage) async throws -> Void
+
+    private let configuration: Configuration
+    private let connection: ConsumerConnection
+    private let publisher: Publisher
+    private let process: Processor
+    private let logger: Logger
+
+    public init(_ configuration: Configuration, publisher: Publisher, logger: Logger, process: @escaping Processor) {
+        self.configuration = configuration
+        self.publisher = publisher
+        self.process = process
+        self.logger = logger
+        connection = ConsumerConnection(
+            .init(amqp: configuration.amqp, topology: configuration.topology,
+                  queue: configuration.topology.queues.first { $0.name == configuration.service }
+                    ?? QueueDeclaration(name: configuration.service),
+                  prefetch: configuration.prefetch),
+            logger: logger)
+    }
+
+    public var isConnected: Bool { connection.isConnected }
+
+    public func waitUntilConsuming(timeout: Duration = .seconds(10)) async -> Bool {
+        await connection.waitUntilConsuming(timeout: timeout)
+    }
+
+    /// Consumes until graceful shutdown (or cancellation): then stops taking new messages,
+    /// finishes the ones in hand, and closes the connection.
+    public func run() async throws {
+        let concurrency = max(1, configuration.concurrency)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for await delivery in connection.deliveries {
+                    if running >= concurrency {
+                        await group.next()
+                        running -= 1
+                    }
+                    group.addTask { await self.handle(delivery) }
+                    running += 1
+                }
+                await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            self.connection.stopConsuming()
+        }
+        await connection.close()
+    }
+
+    /// Stops taking new messages (the same as a graceful shutdown of `run`).
+    public func stop() { connection.stopConsuming() }
+
+    func handle(_ delivery: Delivery) async {
+        let started = ContinuousClock.now
+        let header: EnvelopeHeader
+        do {
+            header = try ConveneJSON.decode(EnvelopeHeader.self, from: delivery.body)
+        } catch {
+            await deadLetter(delivery, reason: "malformed envelope: \(Self.describe(error))", code: "convene.malformed_envelope")
+            record(type: delivery.properties.type ?? "unknown", outcome: "dead", started: started)
+            return
+        }
+        var logger = self.logger
+        logger[metadataKey: "messageId"] = "\(header.id.uuidString.lowercased())"
+        logger[metadataKey: "type"] = "\(header.type)"
+        if let correlationId = header.correlationId { logger[metadataKey: "correlationId"] = "\(correlationId)" }
+        let retryCount = Int(delivery.properties.headers[Header.retryCount]?.intValue ?? 0)
+        do {
+            try await process(IncomingMessage(delivery: delivery, header: header, retryCount: retryCount))
+            connection.ack(delivery)
+            record(type: header.type, outcome: "ok", started: started)
+        } catch let rejection as DeadLetter {
+            logger.warning("message rejected", metadata: ["reason": "\(rejection.reason)"])
+            await deadLetter(delivery, reason: rejection.reason, code: rejection.code)
+            record(type: header.type, outcome: "dead", started: started)
+        } catch let error as ConveneError where !error.retryable {
+            logger.warning("message failed permanently", metadata: ["error": "\(error)"])
+            await deadLetter(delivery, reason: error.message, code: error.code)
+            record(type: header.type, outcome: "dead", started: started)
+        } catch {
+            let reason = Self.describe(error)
+            if retryCount < configuration.retryDelays.count {
+                let delay = configuration.retryDelays[retryCount]
+                logger.warning("handler failed; will retry", metadata: [
+                    "error": "\(reason)", "attempt": "\(retryCount + 1)", "retryInMs": "\(delay.inMilliseconds)",
+                ])
+                await retry(delivery, attempt: retryCount + 1, delay: delay, reason: reason)
+                record(type: header.type, outcome: "retry", started: started)
+            } else {
+                logger.error("handler failed; giving up", metadata: ["error": "\(reason)", "attempts": "\(retryCount + 1)"])
+                await deadLetter(delivery, reason: "failed after \(retryCount + 1) attempts: \(reason)",
+                                 code: (error as? ConveneError)?.code ?? "convene.handler_failed")
+                record(type: header.type, outcome: "dead", started: started)
+            }
+        }
+    }
+
+    private func retry(_ delivery: Delivery, attempt: Int, delay: Duration, reason: String) async {
+        var properties = delivery.properties
+        properties.headers[Header.retryCount] = .int(Int64(attempt))
+        properties.headers[Header.error] = .string(String(reason.prefix(1000)))
+        properties.headers[Header.originalExchange] = properties.headers[Header.originalExchange] ?? .string(delivery.exchange)
+        properties.headers[Header.originalRoutingKey] = properties.headers[Header.originalRoutingKey] ?? .string(delivery.routingKey)
+        let message = OutgoingMessage(
+            exchange: Exchange.retry, routingKey: Topology.retryQueue(configuration.service, delay: delay),
+            properties: properties, body: delivery.body)
+        await forward(message, replacing: delivery)
+    }
+
+    private func deadLetter(_ delivery: Delivery, reason: String, code: String) async {
+        var properties = delivery.properties
+        properties.headers[Header.error] = .string(String(reason.prefix(1000)))
+        properties.headers[Header.errorCode] = .string(code)
+        properties.headers[Header.service] = .string(configuration.service)
+        properties.headers[Header.failedAt] = .string(ISO8601.format(Date()))
+        properties.headers[Header.originalExchange] = properties.headers[Header.originalExchange] ?? .string(delivery.exchange)
+        properties.headers[Header.originalRoutingKey] = properties.headers[Header.originalRoutingKey] ?? .string(delivery.routingKey)
+        if properties.messageId == nil { properties.messageId = UUID().uuidString.lowercased() }
+        let message = OutgoingMessage(
+            exchange: Exchange.dead, routingKey: Topology.deadQueue(configuration.service),
+            properties: properties, body: delivery.body)
+        await forward(message, replacing: delivery)
+    }
+
+    /// Publishes the copy and only then acknowledges the original; if the copy is not
+    /// confirmed, the original goes back to the queue instead of being lost.
+    private func forward(_ message: OutgoingMessage, replacing delivery: Delivery) async {
+        do {
+            try await publisher.publish(message, timeout: .seconds(10))
+            connection.ack(delivery)
+        } catch {
+            logger.error("cannot forward message; requeueing it", metadata: [
+                "to": "\(message.routingKey)", "error": "\(error)",
+            ])
+            connection.reject(delivery, requeue: true)
+        }
+    }
+
+    private func record(type: String, outcome: String, started: ContinuousClock.Instant) {
+        Counter(label: "convene_messages_consumed_total",
+                dimensions: [("service", configuration.service), ("type", type), ("outcome", outcome)]).increment()
+        Timer(label: "convene_message_processing_seconds",
+              dimensions: [("service", configuration.service), ("type", type)])
+            .recordNanoseconds(Int64((ContinuousClock.now - started).inMilliseconds * 1_000_000))
+    }
+
+    /// A readable reason for a failure, naming the field for decoding errors.
+    public static func describe(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError {
+            switch decoding {
+            case .dataCorrupted(let context): return "invalid JSON: \(context.debugDescription)"
+            case .keyNotFound(let key, let context):
+                return "missing field \(path(context.codingPath + [key]))"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context):
+                return "wrong type at \(path(context.codingPath)): \(context.debugDescription)"
+            @unknown default: return "\(decoding)"
+            }
+        }
+        return "\(error)"
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.isEmpty ? "(root)" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}

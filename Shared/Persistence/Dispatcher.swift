@@ -1,0 +1,183 @@
+import Contracts
+import Logging
+import Messaging
+
+/// Handles one message type. `handle` runs inside the transaction that also records the inbox
+/// row; whatever it writes to the outbox through `context` commits with it.
+public protocol MessageHandler: Sendable {
+    associatedtype Payload: Codable & Sendable
+    associatedtype Response: Codable & Sendable = Empty
+    /// The routing key it serves, e.g. `registration.submit` or `payment.succeeded`.
+    var messageType: String { get }
+    /// Payload versions it understands.
+    var versions: ClosedRange<Int> { get }
+    func handle(_ message: Envelope<Payload>, context: HandlerContext) async throws -> Response
+}
+
+extension MessageHandler {
+    public var versions: ClosedRange<Int> { 1...1 }
+}
+
+/// What a handler may touch: its transaction, a logger carrying the message's ids, and the
+/// outbox (messages it emits are caused by, and correlated with, the one it handles).
+public struct HandlerContext: Sendable {
+    public let transaction: Transaction
+    public let logger: Logger
+    public let service: String
+    public let message: IncomingMessage
+
+    /// Emits an event (committed with the transaction, published by the relay).
+    public func publish<P: MessagePayload>(_ payload: P, organizationId: String? = nil) async throws {
+        try await transaction.outbox(envelope(payload, organizationId: organizationId), exchange: Exchange.events)
+    }
+
+    /// Sends a command to another service (committed with the transaction).
+    public func send<P: MessagePayload>(_ payload: P, organizationId: String? = nil) async throws {
+        try await transaction.outbox(envelope(payload, organizationId: organizationId), exchange: Exchange.commands)
+    }
+
+    private func envelope<P: MessagePayload>(_ payload: P, organizationId: String?) -> Envelope<P> {
+        let header = message.header
+        return Envelope(type: P.messageType, version: P.version, source: service,
+                        correlationId: header.correlationId ?? header.id.uuidString.lowercased(),
+                        causationId: header.id.uuidString.lowercased(),
+                        organizationId: organizationId ?? header.organizationId, data: payload)
+    }
+}
+
+/// Routes messages to handlers and gives each the inbox guarantee: a message id is handled at
+/// most once per consumer. A duplicate is recognised in the same transaction, skipped and (for
+/// a request) answered with the reply stored the first time.
+public final class Dispatcher: Sendable {
+    private let service: String
+    private let pool: PGPool
+    private let publisher: Publisher
+    private let logger: Logger
+    private let handlers: [String: AnyHandler]
+
+    public init(service: String, pool: PGPool, publisher: Publisher, handlers: [any MessageHandler], logger: Logger) {
+        self.service = service
+        self.pool = pool
+        self.publisher = publisher
+        self.logger = logger
+        var table: [String: AnyHandler] = [:]
+        for handler in handlers {
+            precondition(table[handler.messageType] == nil, "two handlers for \(handler.messageType)")
+            table[handler.messageType] = AnyHandler(handler)
+        }
+        self.handlers = table
+    }
+
+    public var messageTypes: [String] { handlers.keys.sorted() }
+
+    /// Event types (other services' facts) this dispatcher listens to, for queue bindings.
+    public var eventTypes: [String] { messageTypes.filter { !$0.hasPrefix("\(service).") } }
+
+    /// The `MessageConsumer` processor.
+    public func process(_ message: IncomingMessage) async throws {
+        let header = message.header
+        guard let handler = handlers[header.type] else {
+            throw DeadLetter("unknown message type \(header.type)", code: "convene.unknown_type")
+        }
+        guard handler.versions.contains(header.version) else {
+            throw DeadLetter("unsupported version \(header.version) of \(header.type) (supported: \(handler.versions))",
+                             code: "convene.unsupported_version")
+        }
+        var logger = self.logger
+        logger[metadataKey: "messageId"] = "\(header.id.uuidString.lowercased())"
+        logger[metadataKey: "type"] = "\(header.type)"
+        if let correlationId = header.correlationId { logger[metadataKey: "correlationId"] = "\(correlationId)" }
+        let replyTo = message.delivery.properties.replyTo
+        let consumer = service
+
+        let outcome: Outcome
+        do {
+            outcome = try await pool.withTransaction { tx in
+                let inserted = try await tx.query("""
+                    INSERT INTO inbox (consumer, message_id, message_type) VALUES ($1, $2, $3)
+                    ON CONFLICT DO NOTHING
+                    """, [consumer, header.id, header.type]).affectedRows == 1
+                guard inserted else {
+                    let stored = try await tx.query("SELECT response FROM inbox WHERE consumer = $1 AND message_id = $2",
+                                                    [consumer, header.id]).first
+                    return .duplicate(stored?.isNull("response") == false ? try stored?.bytes("response") : nil)
+                }
+                let context = HandlerContext(transaction: tx, logger: logger, service: consumer, message: message)
+                let reply = try await handler.handle(message, context)
+                if replyTo != nil {
+                    try await tx.query("UPDATE inbox SET response = $3 WHERE consumer = $1 AND message_id = $2",
+                                       [consumer, header.id, reply])
+                }
+                return .handled(reply)
+            }
+        } catch let rejection as DeadLetter {
+            // The caller of a malformed request hears why at once instead of timing out.
+            if let replyTo {
+                let error = ConveneError(code: rejection.code, message: rejection.reason)
+                await send(try ConveneJSON.encode(Reply<Empty>.failure(error)), to: replyTo, for: message, logger: logger)
+            }
+            throw rejection
+        } catch let error as ConveneError where !error.retryable && replyTo != nil {
+            // A refused request is still an answered one: roll back its effects, remember the
+            // answer so a redelivery gets the same one, and tell the caller.
+            let reply = try ConveneJSON.encode(Reply<Empty>.failure(error))
+            _ = try await pool.withTransaction { tx in
+                try await tx.query("""
+                    INSERT INTO inbox (consumer, message_id, message_type, response) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT DO NOTHING
+                    """, [consumer, header.id, header.type, reply])
+            }
+            logger.info("request refused", metadata: ["code": "\(error.code)"])
+            outcome = .handled(reply)
+        }
+
+        switch outcome {
+        case .handled(let reply):
+            if let replyTo { await send(reply, to: replyTo, for: message, logger: logger) }
+        case .duplicate(let stored):
+            logger.info("duplicate message skipped")
+            if let replyTo, let stored { await send(stored, to: replyTo, for: message, logger: logger) }
+        }
+    }
+
+    private enum Outcome: Sendable {
+        case handled([UInt8])
+        case duplicate([UInt8]?)
+    }
+
+    /// Replies go straight to the caller's private queue; if it is gone the caller has given up,
+    /// so a lost reply is logged, not retried.
+    private func send(_ reply: [UInt8], to replyTo: String, for message: IncomingMessage, logger: Logger) async {
+        let answer = OutgoingMessage(
+            exchange: "", routingKey: replyTo,
+            properties: MessageProperties(correlationId: message.delivery.properties.correlationId,
+                                          appId: service, timestamp: Date()),
+            body: reply, mandatory: false, persistent: false)
+        do {
+            try await publisher.publish(answer, timeout: .seconds(5))
+        } catch {
+            logger.warning("cannot send reply", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A handler with its types erased: decodes the payload, runs, encodes the reply.
+struct AnyHandler: Sendable {
+    let versions: ClosedRange<Int>
+    let handle: @Sendable (IncomingMessage, HandlerContext) async throws -> [UInt8]
+
+    init<H: MessageHandler>(_ handler: H) {
+        versions = handler.versions
+        handle = { message, context in
+            let envelope: Envelope<H.Payload>
+            do {
+                envelope = try ConveneJSON.decode(Envelope<H.Payload>.self, from: message.body)
+            } catch {
+                throw DeadLetter("invalid payload for \(message.header.type): \(MessageConsumer.describe(error))",
+                                 code: "convene.invalid_payload")
+            }
+            let response = try await handler.handle(envelope, context: context)
+            return try ConveneJSON.encode(Reply<H.Response>.success(response))
+        }
+    }
+}
