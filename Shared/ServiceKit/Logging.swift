@@ -42,7 +42,8 @@ public struct JSONLogHandler: LogHandler {
         return ia != ib ? ia < ib : a < b
     }
 
-    static func quote(_ text: String) -> String {
+    /// A JSON string literal for `text`.
+    public static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,0 +1,128 @@
+import Foundation
+import HTTPClient
+import Testing
+import TestSupport
+
+/// The seven executables as an operator runs them, against the test stack's broker and database.
+@Suite("The whole stack", .serialized)
+struct StackTests {
+    static let executables = ["gateway", "registration", "payment", "scheduling", "platform-bridge", "notification", "archive"]
+
+    final class Fleet: @unchecked Sendable {
+        var processes: [String: Process] = [:]
+        let logs: URL
+
+        init() throws {
+            logs = URL(fileURLWithPath: try TestStack.environment("CONVENE_STACK_DIR")).appendingPathComponent("stack-test-logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        }
+
+        func start() throws {
+            let bin = try TestStack.environment("CONVENE_BIN_DIR")
+            let base = Int(try TestStack.environment("CONVENE_TEST_OPS_PORT_BASE"))!
+            for (index, name) in StackTests.executables.enumerated() {
+                let variable = name.uppercased().replacingOccurrences(of: "-", with: "_") + "_DATABASE_URL"
+                var environment = ProcessInfo.processInfo.environment
+                environment["DATABASE_URL"] = try TestStack.environment(variable)
+                environment["OPS_PORT"] = String(base + index)
+                environment["GATEWAY_PORT"] = try TestStack.environment("CONVENE_TEST_GATEWAY_PORT")
+                environment["LOG_LEVEL"] = "info"
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
+                process.environment = environment
+                let log = logs.appendingPathComponent("\(name).log")
+                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+                let handle = try FileHandle(forWritingTo: log)
+                process.standardOutput = handle
+                process.standardError = handle
+                try process.run()
+                processes[name] = process
+            }
+        }
+
+        /// SIGTERM to each, then the exit statuses once they stopped (nil: still running after 15 s).
+        func terminate() async -> [String: Int32?] {
+            for process in processes.values where process.isRunning { process.terminate() }
+            var statuses: [String: Int32?] = [:]
+            for (name, process) in processes {
+                let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+                while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    statuses[name] = .some(nil)
+                } else {
+                    statuses[name] = process.terminationStatus
+                }
+            }
+            return statuses
+        }
+
+        func log(_ name: String) -> String {
+            (try? String(contentsOf: logs.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+        }
+    }
+
+    struct Health: Decodable {
+        struct Service: Decodable { var status: String; var instance: String?; var database: Bool? }
+        var status: String
+        var services: [String: Service]
+    }
+
+    @Test("all seven executables start, the gateway reports the six services up, and SIGTERM stops each with exit 0")
+    func startReportStop() async throws {
+        let fleet = try Fleet()
+        try fleet.start()
+        let client = CurlHTTPClient(configuration: .init(timeout: .seconds(5)))
+        let gatewayPort = try TestStack.environment("CONVENE_TEST_GATEWAY_PORT")
+
+        var health: Health?
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while ContinuousClock.now < deadline {
+            if let response = try? await client.execute(HTTPRequest(url: "http://127.0.0.1:\(gatewayPort)/health")),
+               response.status == 200 {
+                health = try JSONDecoder().decode(Health.self, from: Data(response.body))
+                break
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let report = try #require(health, "gateway /health never answered 200 within 60 s; gateway log:\n\(fleet.log("gateway"))")
+        #expect(report.status == "ok")
+        #expect(Set(report.services.keys) == ["registration", "payment", "scheduling", "platform-bridge", "notification", "archive"])
+        for (name, service) in report.services {
+            #expect(service.status == "up", "\(name) is \(service.status)")
+            #expect(service.database == true)
+        }
+
+        // Each service's ops port: alive, ready, and metrics in Prometheus text.
+        let base = Int(try TestStack.environment("CONVENE_TEST_OPS_PORT_BASE"))!
+        let ready = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(base + 1)/ready"))
+        #expect(ready.status == 200, "registration /ready: \(ready.bodyString)")
+        let alive = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(base + 2)/health"))
+        #expect(alive.bodyString.contains("\"service\":\"payment\""))
+        let metrics = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(base + 1)/metrics"))
+        #expect(metrics.bodyString.contains("convene_messages_consumed_total"), "ping handling is counted")
+
+        let statuses = await fleet.terminate()
+        for name in StackTests.executables {
+            #expect(statuses[name] == .some(0), "\(name) exited \(String(describing: statuses[name])); log:\n\(fleet.log(name).suffix(2000))")
+        }
+    }
+
+    @Test("a service with a missing setting says what is wrong and exits 1")
+    func configurationErrors() async throws {
+        let bin = try TestStack.environment("CONVENE_BIN_DIR")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent("payment")
+        process.environment = ["PATH": "/usr/bin:/bin", "CONSUMER_PREFETCH": "many"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1)
+        #expect(output.contains("AMQP_URL is required"))
+        #expect(output.contains("DATABASE_URL is required"))
+        #expect(output.contains("CONSUMER_PREFETCH must be an integer"))
+    }
+}
