@@ -5,7 +5,8 @@ import ThreadExecutor
 import Synchronization
 
 /// Consumes one queue with manual acknowledgements on a connection of its own, driven by one
-/// dedicated thread. Deliveries come out of `deliveries`; acknowledgements go back through
+/// dedicated thread. Deliveries come out of `batches` (all that arrived together, so consumers
+/// can share one transaction among them); acknowledgements go back through
 /// `ack`/`reject`, which the same thread sends (rabbitmq-c connections are single-threaded).
 ///
 /// After a connection loss it reconnects with capped back-off, redeclares its topology and
@@ -26,12 +27,12 @@ public final class ConsumerConnection: Sendable {
         }
     }
 
-    public let deliveries: AsyncStream<Delivery>
+    public let batches: AsyncStream<[Delivery]>
     private let loop: ConsumerLoop
 
     public init(_ configuration: Configuration, logger: Logger) {
-        let (stream, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .unbounded)
-        deliveries = stream
+        let (stream, continuation) = AsyncStream<[Delivery]>.makeStream(bufferingPolicy: .unbounded)
+        batches = stream
         loop = ConsumerLoop(configuration, continuation: continuation, logger: logger)
         let loop = self.loop
         spawnDedicatedThread(name: "amqp-consume") { loop.run() }
@@ -61,7 +62,7 @@ public final class ConsumerConnection: Sendable {
         loop.mailbox.post(.reject(delivery.deliveryTag, generation: delivery.connectionGeneration, requeue: requeue))
     }
 
-    /// Cancels the subscription: no new deliveries; `deliveries` ends once the broker confirms.
+    /// Cancels the subscription: no new deliveries; `batches` ends once the broker confirms.
     /// Acknowledgements still work until `close`.
     public func stopConsuming() {
         loop.mailbox.post(.stopConsuming)
@@ -87,7 +88,7 @@ final class ConsumerLoop: @unchecked Sendable {
     let connected = Atomic<Bool>(false)
     let currentQueue = Mutex<String?>(nil)
     private let configuration: ConsumerConnection.Configuration
-    private let continuation: AsyncStream<Delivery>.Continuation
+    private let continuation: AsyncStream<[Delivery]>.Continuation
     private let logger: Logger
     private let consumerTag: String
 
@@ -97,7 +98,7 @@ final class ConsumerLoop: @unchecked Sendable {
     private var reconnectDelay: Duration = .milliseconds(100)
     private var nextAttempt = ContinuousClock.now
 
-    init(_ configuration: ConsumerConnection.Configuration, continuation: AsyncStream<Delivery>.Continuation, logger: Logger) {
+    init(_ configuration: ConsumerConnection.Configuration, continuation: AsyncStream<[Delivery]>.Continuation, logger: Logger) {
         self.configuration = configuration
         self.continuation = continuation
         var logger = logger
@@ -171,8 +172,10 @@ final class ConsumerLoop: @unchecked Sendable {
         }
     }
 
-    /// Reads every delivery already available without blocking.
+    /// Reads every delivery already available without blocking, and hands them on together.
     private func readAvailable() {
+        var batch: [Delivery] = []
+        defer { if !batch.isEmpty { continuation.yield(batch) } }
         var zero = convene_timeval(0, 0)
         while let session {
             amqp_maybe_release_buffers(session.connection)
@@ -187,7 +190,7 @@ final class ConsumerLoop: @unchecked Sendable {
                     routingKey: envelope.routing_key.string, properties: properties.messageProperties,
                     body: envelope.message.body.byteArray)
                 amqp_destroy_envelope(&envelope)
-                continuation.yield(delivery)
+                batch.append(delivery)
             case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
                 return
             case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:

@@ -28,7 +28,9 @@ public struct DeadLetter: Error, Sendable, CustomStringConvertible {
 /// Consumes a service's work queue with a bounded number of concurrent handlers.
 ///
 /// A message is acknowledged only after `process` returns (for Convene's handlers: after their
-/// transaction committed). A message that cannot be decoded, or that `process` rejects with
+/// transaction committed). Messages that arrive together may be handed to `processBatch` in
+/// groups of up to `batchSize`, sharing one transaction; if a batch fails, its messages are
+/// processed one by one, so a batch never changes what happens to any single message. A message that cannot be decoded, or that `process` rejects with
 /// `DeadLetter` or a non-retryable `ConveneError`, is published to `<service>.dead` with an
 /// `x-error` header and then acknowledged. Any other error retries the message through the
 /// retry queues (`retryDelays`, e.g. 1 s, 10 s, 60 s) and dead-letters it after the last one.
@@ -40,30 +42,39 @@ public final class MessageConsumer: Service, Sendable {
         public var prefetch: Int
         public var concurrency: Int
         public var retryDelays: [Duration]
+        /// Most messages processed in one `processBatch` call (1 turns batching off).
+        public var batchSize: Int
 
         public init(service: String, amqp: AMQPConfiguration, topology: Topology, prefetch: Int = 64,
-                    concurrency: Int = 8, retryDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60)]) {
+                    concurrency: Int = 8, retryDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60)],
+                    batchSize: Int = 32) {
             self.service = service
             self.amqp = amqp
             self.topology = topology
             self.prefetch = prefetch
             self.concurrency = concurrency
             self.retryDelays = retryDelays
+            self.batchSize = batchSize
         }
     }
 
     public typealias Processor = @Sendable (IncomingMessage) async throws -> Void
+    /// All or nothing: when it throws, none of the batch took effect.
+    public typealias BatchProcessor = @Sendable ([IncomingMessage]) async throws -> Void
 
     private let configuration: Configuration
     private let connection: ConsumerConnection
     private let publisher: Publisher
     private let process: Processor
+    private let processBatch: BatchProcessor?
     private let logger: Logger
 
-    public init(_ configuration: Configuration, publisher: Publisher, logger: Logger, process: @escaping Processor) {
+    public init(_ configuration: Configuration, publisher: Publisher, logger: Logger, process: @escaping Processor,
+                processBatch: BatchProcessor? = nil) {
         self.configuration = configuration
         self.publisher = publisher
         self.process = process
+        self.processBatch = processBatch
         self.logger = logger
         connection = ConsumerConnection(
             .init(amqp: configuration.amqp, topology: configuration.topology,
@@ -86,13 +97,15 @@ public final class MessageConsumer: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0
-                for await delivery in connection.deliveries {
-                    if running >= concurrency {
-                        await group.next()
-                        running -= 1
+                for await arrived in connection.batches {
+                    for chunk in chunks(of: arrived, workers: concurrency) {
+                        if running >= concurrency {
+                            await group.next()
+                            running -= 1
+                        }
+                        group.addTask { await self.handle(chunk) }
+                        running += 1
                     }
-                    group.addTask { await self.handle(delivery) }
-                    running += 1
                 }
                 await group.waitForAll()
             }
@@ -104,6 +117,47 @@ public final class MessageConsumer: Service, Sendable {
 
     /// Stops taking new messages (the same as a graceful shutdown of `run`).
     public func stop() { connection.stopConsuming() }
+
+    /// Spreads what arrived together over the workers, at most `batchSize` per chunk: a burst
+    /// of 64 with 8 workers makes 8 transactions of 8, not one of 64 while 7 workers idle.
+    func chunks(of deliveries: [Delivery], workers: Int) -> [ArraySlice<Delivery>] {
+        guard processBatch != nil, configuration.batchSize > 1 else { return deliveries.map { [$0][...] } }
+        let size = min(configuration.batchSize, max(1, (deliveries.count + workers - 1) / workers))
+        return stride(from: 0, to: deliveries.count, by: size).map { deliveries[$0..<min($0 + size, deliveries.count)] }
+    }
+
+    func handle(_ chunk: ArraySlice<Delivery>) async {
+        guard chunk.count > 1, let processBatch else {
+            for delivery in chunk { await handle(delivery) }
+            return
+        }
+        let started = ContinuousClock.now
+        var messages: [IncomingMessage] = []
+        var alone: [Delivery] = []
+        for delivery in chunk {
+            if let header = try? ConveneJSON.decode(EnvelopeHeader.self, from: delivery.body),
+               delivery.properties.headers[Header.retryCount] == nil {
+                messages.append(IncomingMessage(delivery: delivery, header: header, retryCount: 0))
+            } else {
+                alone.append(delivery)  // malformed or being retried: its own path
+            }
+        }
+        if messages.count > 1 {
+            do {
+                try await processBatch(messages)
+                for message in messages {
+                    connection.ack(message.delivery)
+                    record(type: message.header.type, outcome: "ok", started: started)
+                }
+            } catch {
+                logger.debug("batch failed; processing its messages one by one", metadata: ["error": "\(error)"])
+                alone.append(contentsOf: messages.map(\.delivery))
+            }
+        } else {
+            alone.append(contentsOf: messages.map(\.delivery))
+        }
+        for delivery in alone { await handle(delivery) }
+    }
 
     func handle(_ delivery: Delivery) async {
         let started = ContinuousClock.now

@@ -37,10 +37,12 @@ public final class RPCClient: Service, Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            for await delivery in connection.deliveries {
-                connection.ack(delivery)
-                guard let id = delivery.properties.correlationId else { continue }
-                settle(id, .success(delivery))
+            for await batch in connection.batches {
+                for delivery in batch {
+                    connection.ack(delivery)
+                    guard let id = delivery.properties.correlationId else { continue }
+                    settle(id, .success(delivery))
+                }
             }
         } onGracefulShutdown: {
             self.connection.stopConsuming()

@@ -73,42 +73,15 @@ public final class Dispatcher: Sendable {
     /// Event types (other services' facts) this dispatcher listens to, for queue bindings.
     public var eventTypes: [String] { messageTypes.filter { !$0.hasPrefix("\(service).") } }
 
-    /// The `MessageConsumer` processor.
+    /// The `MessageConsumer` processor for one message.
     public func process(_ message: IncomingMessage) async throws {
-        let header = message.header
-        guard let handler = handlers[header.type] else {
-            throw DeadLetter("unknown message type \(header.type)", code: "convene.unknown_type")
-        }
-        guard handler.versions.contains(header.version) else {
-            throw DeadLetter("unsupported version \(header.version) of \(header.type) (supported: \(handler.versions))",
-                             code: "convene.unsupported_version")
-        }
-        var logger = self.logger
-        logger[metadataKey: "messageId"] = "\(header.id.uuidString.lowercased())"
-        logger[metadataKey: "type"] = "\(header.type)"
-        if let correlationId = header.correlationId { logger[metadataKey: "correlationId"] = "\(correlationId)" }
+        let handler = try route(message)
+        let logger = logger(for: message)
         let replyTo = message.delivery.properties.replyTo
-        let consumer = service
-
         let outcome: Outcome
         do {
             outcome = try await pool.withTransaction { tx in
-                let inserted = try await tx.query("""
-                    INSERT INTO inbox (consumer, message_id, message_type) VALUES ($1, $2, $3)
-                    ON CONFLICT DO NOTHING
-                    """, [consumer, header.id, header.type]).affectedRows == 1
-                guard inserted else {
-                    let stored = try await tx.query("SELECT response FROM inbox WHERE consumer = $1 AND message_id = $2",
-                                                    [consumer, header.id]).first
-                    return .duplicate(stored?.isNull("response") == false ? try stored?.bytes("response") : nil)
-                }
-                let context = HandlerContext(transaction: tx, logger: logger, service: consumer, message: message)
-                let reply = try await handler.handle(message, context)
-                if replyTo != nil {
-                    try await tx.query("UPDATE inbox SET response = $3 WHERE consumer = $1 AND message_id = $2",
-                                       [consumer, header.id, reply])
-                }
-                return .handled(reply)
+                try await apply(message, handler: handler, in: tx, logger: logger)
             }
         } catch let rejection as DeadLetter {
             // The caller of a malformed request hears why at once instead of timing out.
@@ -121,6 +94,8 @@ public final class Dispatcher: Sendable {
             // A refused request is still an answered one: roll back its effects, remember the
             // answer so a redelivery gets the same one, and tell the caller.
             let reply = try ConveneJSON.encode(Reply<Empty>.failure(error))
+            let consumer = service
+            let header = message.header
             _ = try await pool.withTransaction { tx in
                 try await tx.query("""
                     INSERT INTO inbox (consumer, message_id, message_type, response) VALUES ($1, $2, $3, $4)
@@ -130,7 +105,94 @@ public final class Dispatcher: Sendable {
             logger.info("request refused", metadata: ["code": "\(error.code)"])
             outcome = .handled(reply)
         }
+        await finish(message, outcome, logger: logger)
+    }
 
+    /// The `MessageConsumer` batch processor: the messages share one transaction (one commit
+    /// instead of one each), all or nothing. If anything fails, nothing of the batch took effect
+    /// and the consumer processes its messages one by one, each with its own error handling.
+    public func process(batch: [IncomingMessage]) async throws {
+        let routed = try batch.map { ($0, try route($0), logger(for: $0)) }
+        let consumer = service
+        let outcomes = try await pool.withTransaction { tx in
+            // One statement records the whole batch in the inbox and tells which ids are new.
+            var fresh = Set(try await tx.query("""
+                INSERT INTO inbox (consumer, message_id, message_type)
+                SELECT $1, id, type FROM unnest($2::uuid[], $3::text[]) AS m(id, type)
+                ON CONFLICT DO NOTHING
+                RETURNING message_id
+                """, [consumer, PGTextArray(batch.map { $0.header.id.uuidString.lowercased() }),
+                      PGTextArray(batch.map(\.header.type))]).rows.map { try $0.uuid("message_id") })
+            var outcomes: [Outcome] = []
+            outcomes.reserveCapacity(routed.count)
+            for (message, handler, logger) in routed {
+                if fresh.remove(message.header.id) != nil {
+                    outcomes.append(try await run(message, handler: handler, in: tx, logger: logger))
+                } else {
+                    outcomes.append(try await storedOutcome(of: message, in: tx))
+                }
+            }
+            return outcomes
+        }
+        for ((message, _, logger), outcome) in zip(routed, outcomes) {
+            await finish(message, outcome, logger: logger)
+        }
+    }
+
+    private func route(_ message: IncomingMessage) throws -> AnyHandler {
+        let header = message.header
+        guard let handler = handlers[header.type] else {
+            throw DeadLetter("unknown message type \(header.type)", code: "convene.unknown_type")
+        }
+        guard handler.versions.contains(header.version) else {
+            throw DeadLetter("unsupported version \(header.version) of \(header.type) (supported: \(handler.versions))",
+                             code: "convene.unsupported_version")
+        }
+        return handler
+    }
+
+    private func logger(for message: IncomingMessage) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "messageId"] = "\(message.header.id.uuidString.lowercased())"
+        logger[metadataKey: "type"] = "\(message.header.type)"
+        if let correlationId = message.header.correlationId { logger[metadataKey: "correlationId"] = "\(correlationId)" }
+        return logger
+    }
+
+    /// Records the inbox row and runs the handler, in the caller's transaction.
+    private func apply(_ message: IncomingMessage, handler: AnyHandler, in tx: Transaction, logger: Logger) async throws -> Outcome {
+        let header = message.header
+        let inserted = try await tx.query("""
+            INSERT INTO inbox (consumer, message_id, message_type) VALUES ($1, $2, $3)
+            ON CONFLICT DO NOTHING
+            """, [service, header.id, header.type]).affectedRows == 1
+        guard inserted else { return try await storedOutcome(of: message, in: tx) }
+        return try await run(message, handler: handler, in: tx, logger: logger)
+    }
+
+    /// A duplicate: nothing to do but, for a request, the answer given the first time.
+    private func storedOutcome(of message: IncomingMessage, in tx: Transaction) async throws -> Outcome {
+        guard message.delivery.properties.replyTo != nil else { return .duplicate(nil) }
+        let stored = try await tx.query("SELECT response FROM inbox WHERE consumer = $1 AND message_id = $2",
+                                        [service, message.header.id]).first
+        return .duplicate(stored?.isNull("response") == false ? try stored?.bytes("response") : nil)
+    }
+
+    /// Runs the handler for a message whose inbox row was just recorded.
+    private func run(_ message: IncomingMessage, handler: AnyHandler, in tx: Transaction, logger: Logger) async throws -> Outcome {
+        let header = message.header
+        let context = HandlerContext(transaction: tx, logger: logger, service: service, message: message)
+        let reply = try await handler.handle(message, context)
+        if message.delivery.properties.replyTo != nil {
+            try await tx.query("UPDATE inbox SET response = $3 WHERE consumer = $1 AND message_id = $2",
+                               [service, header.id, reply])
+        }
+        return .handled(reply)
+    }
+
+    /// After the commit: answer a request, or note a skipped duplicate.
+    private func finish(_ message: IncomingMessage, _ outcome: Outcome, logger: Logger) async {
+        let replyTo = message.delivery.properties.replyTo
         switch outcome {
         case .handled(let reply):
             if let replyTo { await send(reply, to: replyTo, for: message, logger: logger) }

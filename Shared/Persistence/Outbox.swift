@@ -15,6 +15,20 @@ extension Transaction {
             """, [envelope.id, exchange, routingKey ?? envelope.type, envelope.type, envelope.correlationId,
                   try ConveneJSON.encode(envelope)])
     }
+
+    /// Records many messages in one statement (one round trip), e.g. a reminder per attendee.
+    public func outbox<P: Codable & Sendable>(_ envelopes: [Envelope<P>], exchange: String = Exchange.events) async throws {
+        guard !envelopes.isEmpty else { return }
+        try await query("""
+            INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id, body)
+            SELECT id, $1, type, type, correlation, convert_to(body, 'UTF8')
+            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS m(id, type, correlation, body)
+            """, [exchange,
+                  PGTextArray(envelopes.map { $0.id.uuidString.lowercased() }),
+                  PGTextArray(envelopes.map(\.type)),
+                  PGTextArray(envelopes.map(\.correlationId)),
+                  PGTextArray(try envelopes.map { String(decoding: try ConveneJSON.encode($0), as: UTF8.self) })])
+    }
 }
 
 /// Publishes committed outbox rows in batches, with publisher confirms, and marks them sent only
@@ -28,8 +42,13 @@ public final class OutboxRelay: Service, Sendable {
         public var pollInterval: Duration
         /// How long published rows are kept for inspection before being purged.
         public var retention: Duration
-        public init(batchSize: Int = 500, pollInterval: Duration = .milliseconds(500), retention: Duration = .seconds(3 * 86_400)) {
+        /// Batches in flight at once: while one waits for the broker's confirms, another is
+        /// read or marked. `SKIP LOCKED` keeps them disjoint.
+        public var workers: Int
+        public init(batchSize: Int = 500, pollInterval: Duration = .milliseconds(500), retention: Duration = .seconds(3 * 86_400),
+                    workers: Int = 3) {
             self.batchSize = batchSize
+            self.workers = workers
             self.pollInterval = pollInterval
             self.retention = retention
         }
@@ -54,8 +73,7 @@ public final class OutboxRelay: Service, Sendable {
         var lastPurge = ContinuousClock.now
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let published = await relayAvailable()
-                if published == configuration.batchSize { continue }
+                if await relayRound() { continue }
                 if ContinuousClock.now - lastPurge > .seconds(600) {
                     lastPurge = ContinuousClock.now
                     await purge()
@@ -74,6 +92,18 @@ public final class OutboxRelay: Service, Sendable {
         }
         await listener.close()
         logger.info("outbox relay stopped", metadata: ["flushedOnShutdown": "\(flushed)"])
+    }
+
+    /// Runs `workers` batches side by side. Returns whether any was full (more may be due).
+    private func relayRound() async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<max(1, configuration.workers) {
+                group.addTask { await self.relayAvailable() == self.configuration.batchSize }
+            }
+            var full = false
+            for await wasFull in group { full = full || wasFull }
+            return full
+        }
     }
 
     /// Publishes one batch of due rows. Returns how many rows it took.

@@ -171,13 +171,30 @@ public struct PGIntArray: PGEncodable {
     public var pgValue: PGValue { .text("{" + values.map(String.init).joined(separator: ",") + "}") }
 }
 
-/// A PostgreSQL array literal of texts, for `= ANY($1::text[])`.
+/// A PostgreSQL array literal of texts (nil elements are NULL), for `= ANY($1::text[])` or
+/// `unnest($1::text[])`; cast it for other element types (`$1::uuid[]`).
 public struct PGTextArray: PGEncodable {
-    public var values: [String]
-    public init(_ values: [String]) { self.values = values }
+    public var values: [String?]
+    public init(_ values: [String?]) { self.values = values }
     public var pgValue: PGValue {
-        .text("{" + values.map { "\"" + $0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}")
+        // Built byte by byte: this runs for every body of a batched outbox insert.
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(values.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let value else {
+                bytes.append(contentsOf: "NULL".utf8)
+                continue
+            }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return .text(String(decoding: bytes, as: UTF8.self))
     }
 }
 

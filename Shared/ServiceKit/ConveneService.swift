@@ -57,8 +57,8 @@ public final class ConveneService: Sendable {
         let consumer = MessageConsumer(
             .init(service: configuration.service.queue, amqp: configuration.amqp, topology: topology,
                   prefetch: configuration.prefetch, concurrency: configuration.concurrency,
-                  retryDelays: configuration.retryDelays),
-            publisher: publisher, logger: logger, process: dispatcher.process)
+                  retryDelays: configuration.retryDelays, batchSize: configuration.batchSize),
+            publisher: publisher, logger: logger, process: dispatcher.process, processBatch: dispatcher.process(batch:))
         let relay = OutboxRelay(pool: pool, publisher: publisher, logger: logger)
         let checks = [
             ReadinessCheck("database") { await pool.ping() },

@@ -15,6 +15,7 @@ public struct ServiceConfiguration: Sendable {
     public var databasePoolSize: Int
     public var prefetch: Int
     public var concurrency: Int
+    public var batchSize: Int
     public var retryDelays: [Duration]
     public var deliveryLimit: Int
     public var shutdownTimeout: Duration
@@ -42,6 +43,7 @@ public struct ServiceConfiguration: Sendable {
         databasePoolSize = env.int("DB_POOL_SIZE", default: 8, in: 1...200)
         prefetch = env.int("CONSUMER_PREFETCH", default: 64, in: 1...65535)
         concurrency = env.int("CONSUMER_CONCURRENCY", default: 8, in: 1...1024)
+        batchSize = env.int("CONSUMER_BATCH_SIZE", default: 32, in: 1...1000)
         retryDelays = env.durations("RETRY_DELAYS", default: [.seconds(1), .seconds(10), .seconds(60)])
         deliveryLimit = env.int("DELIVERY_LIMIT", default: 10, in: 1...1000)
         shutdownTimeout = env.duration("SHUTDOWN_TIMEOUT", default: .seconds(10))

@@ -70,3 +70,22 @@ struct EnvelopeTests {
         #expect(!ServiceName.backends.contains(.gateway))
     }
 }
+
+@Suite("ISO-8601 fast path")
+struct ISO8601FastPathTests {
+    @Test("the fast reader agrees with the formatter on dates Convene writes, across years and leap days")
+    func agreesWithFormatter() throws {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+        var seconds = -2_208_988_800.0  // 1900-01-01
+        while seconds < 4_102_444_800 {  // 2100-01-01
+            let date = Date(timeIntervalSince1970: seconds.rounded(.down) + 0.125)
+            let text = ISO8601.format(date)
+            #expect(ISO8601.parse(text) == date, "\(text)")
+            #expect(try style.parse(text) == date)
+            seconds += 86_400 * 29.7 + 3_671
+        }
+        #expect(ISO8601.parse("2024-02-29T23:59:59Z") == Date(timeIntervalSince1970: 1_709_251_199))
+        #expect(ISO8601.parse("2026-13-01T00:00:00Z") == nil)
+        #expect(ISO8601.parse("2026-11-22T09:30:00") == nil)
+    }
+}

@@ -132,3 +132,77 @@ struct DeliveryGuaranteeTests {
         #expect(try await harness.effects(key) == 0)
     }
 }
+
+@Suite("Batched consumption")
+struct BatchTests {
+    /// Records notes like RecordNote, but refuses the key "poison" as a transient failure.
+    struct PickyNote: MessageHandler {
+        let messageType: String
+        struct Refused: Error {}
+        func handle(_ message: Envelope<Note>, context: HandlerContext) async throws -> Empty {
+            if message.data.key.hasPrefix("poison") { throw Refused() }
+            try await context.transaction.query("INSERT INTO effects (key) VALUES ($1)", [message.data.key])
+            return Empty()
+        }
+    }
+
+    @Test("messages that arrive together share transactions, yet duplicates and a failing message change nothing twice")
+    func batchesKeepEveryGuarantee() async throws {
+        let harness = try await Harness(handlers: { [PickyNote(messageType: "\($0).record")] },
+                                        retryDelays: [.milliseconds(100)], concurrency: 2)
+        defer { Task { await harness.stop() } }
+        let dead = try harness.deadProbe()
+        defer { Task { await dead.close() } }
+        #expect(await dead.ready())
+        // Queue everything first so the consumer receives it in bursts.
+        try await harness.startConsuming()
+        harness.consumer.stop()
+        try await Task.sleep(for: .milliseconds(200))
+        let prefix = TestStack.uniqueName("batch")
+        var messages: [OutgoingMessage] = []
+        let repeated = UUID()
+        for index in 0..<60 {
+            let key = index == 30 ? "poison-\(prefix)" : "\(prefix)-\(index)"
+            let id = index % 20 == 5 ? repeated : UUID()
+            let envelope = Envelope(id: id, type: "\(harness.name).record", source: "test",
+                                    data: Note(key: index % 20 == 5 ? "\(prefix)-repeated" : key))
+            messages.append(try OutgoingMessage.envelope(envelope, exchange: Exchange.commands))
+        }
+        for result in await harness.publisher.publish(messages) { try result.get() }
+        let second = try await Harness.restartConsumer(of: harness)
+
+        #expect(try await harness.eventually { try await harness.effects("\(prefix)-59") == 1 })
+        let letters = await dead.wait(for: 1)
+        #expect(letters.count == 1)
+        #expect(letters.first?.properties.headers[Header.error]?.stringValue?.contains("Refused") == true)
+        for index in 0..<60 where index != 30 && index % 20 != 5 {
+            #expect(try await harness.effects("\(prefix)-\(index)") == 1, "message \(index)")
+        }
+        #expect(try await harness.effects("\(prefix)-repeated") == 1, "three deliveries of one id, one effect")
+        #expect(try await harness.effects("poison-\(prefix)") == 0)
+        // Rows committed together share their transaction's now(): fewer distinct times than rows.
+        let inbox = try await harness.pool.withConnection {
+            try await $0.query("SELECT count(*) AS rows, count(DISTINCT received_at) AS commits FROM inbox")
+        }.first!
+        #expect(try inbox.int("commits") < inbox.int("rows"), "some messages shared a transaction")
+        await second.stop()
+    }
+
+    @Test("many messages are written to the outbox in one statement and published unchanged")
+    func batchOutbox() async throws {
+        let harness = try await Harness(handlers: { [RecordNote(messageType: "\($0).record")] })
+        defer { Task { await harness.stop() } }
+        try await harness.startConsuming()
+        harness.startRelay()
+        let keys = (0..<250).map { "会议-\($0)-\"quoted\"\\slash-\(UUID().uuidString.prefix(6))" }
+        try await harness.pool.withTransaction { tx in
+            try await tx.outbox(keys.map { Envelope(type: "\(harness.name).record", source: "test", correlationId: nil, data: Note(key: $0)) },
+                                exchange: Exchange.commands)
+        }
+        #expect(try await harness.eventually {
+            try await harness.pool.withConnection {
+                try await $0.query("SELECT count(DISTINCT key) AS n FROM effects WHERE key = ANY($1::text[])", [PGTextArray(keys).pgValue])
+            }.first!.int("n") == keys.count
+        })
+    }
+}

@@ -80,7 +80,7 @@ final class Harness: Sendable {
         consumer = MessageConsumer(
             .init(service: name, amqp: try TestStack.amqp(name: name), topology: topology, prefetch: 32,
                   concurrency: concurrency, retryDelays: retryDelays),
-            publisher: publisher, logger: TestStack.logger, process: dispatcher.process)
+            publisher: publisher, logger: TestStack.logger, process: dispatcher.process, processBatch: dispatcher.process(batch:))
         relay = OutboxRelay(pool: pool, publisher: publisher, configuration: .init(pollInterval: .milliseconds(200)),
                             logger: TestStack.logger)
         tasks = Mutex([])
@@ -123,6 +123,19 @@ final class Harness: Sendable {
         return try await condition()
     }
 
+    /// A second consumer on the same queue and database (the first one was stopped).
+    static func restartConsumer(of harness: Harness) async throws -> MessageConsumerHandle {
+        let consumer = MessageConsumer(
+            .init(service: harness.name, amqp: try TestStack.amqp(name: "\(harness.name)-2"),
+                  topology: Topology.service(harness.name, retryDelays: [.milliseconds(100)], deliveryLimit: 5),
+                  prefetch: 64, concurrency: 2, retryDelays: [.milliseconds(100)], batchSize: 16),
+            publisher: harness.publisher, logger: TestStack.logger, process: harness.dispatcher.process,
+            processBatch: harness.dispatcher.process(batch:))
+        let task = Task { try await consumer.run() }
+        guard await consumer.waitUntilConsuming() else { throw ConveneError.unavailable("consumer did not start") }
+        return MessageConsumerHandle(consumer: consumer, task: task)
+    }
+
     func deadProbe() throws -> QueueProbe {
         try QueueProbe(queue: QueueDeclaration(name: Topology.deadQueue(name)))
     }
@@ -134,5 +147,14 @@ final class Harness: Sendable {
         for task in running { _ = await task.result }
         await publisher.shutdown(grace: .seconds(1))
         await pool.close()
+    }
+}
+
+struct MessageConsumerHandle: Sendable {
+    let consumer: MessageConsumer
+    let task: Task<Void, any Error>
+    func stop() async {
+        consumer.stop()
+        _ = await task.result
     }
 }

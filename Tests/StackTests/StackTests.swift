@@ -125,4 +125,18 @@ struct StackTests {
         #expect(output.contains("DATABASE_URL is required"))
         #expect(output.contains("CONSUMER_PREFETCH must be an integer"))
     }
+
+    @Test("the docker compose file for operators is valid")
+    func composeFileIsValid() throws {
+        let root = try TestStack.environment("CONVENE_REPO_ROOT")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "docker-compose config: \(message)")
+    }
 }

@@ -67,9 +67,9 @@ public final class QueueProbe: Sendable {
         self.connection = connection
         let storage = self.storage
         task = Task {
-            for await delivery in connection.deliveries {
-                storage.deliveries.withLock { $0.append(delivery) }
-                connection.ack(delivery)
+            for await batch in connection.batches {
+                storage.deliveries.withLock { $0.append(contentsOf: batch) }
+                batch.forEach(connection.ack)
             }
         }
     }
