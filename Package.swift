@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StackTests", dependencies: ["HTTPClient", "Contracts", "TestSupport"], swiftSettings: swiftSettings),
-        .target(name: "TestSupport", dependencies: ["Messaging", "Persistence", "Contracts",
+        .target(name: "TestSupport", dependencies: ["Messaging", "Persistence", "Contracts", "ThreadExecutor",
                                                     .product(name: "Logging", package: "swift-log")],
                 path: "Tests/TestSupport", swiftSettings: swiftSettings),
     ],

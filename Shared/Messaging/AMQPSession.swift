@@ -14,14 +14,16 @@ final class AMQPSession {
     init(_ config: AMQPConfiguration) throws {
         guard let connection = amqp_new_connection() else { throw AMQPError.connectionFailed("out of memory") }
         self.connection = connection
+        // Once every property is set, a throwing init still runs deinit: each failure below
+        // releases the connection here and marks it closed so deinit does not release it again.
         guard let socket = amqp_tcp_socket_new(connection) else {
-            amqp_destroy_connection(connection)
+            abandon()
             throw AMQPError.connectionFailed("cannot create a socket")
         }
         var timeout = config.connectTimeout.timeval
         let status = amqp_socket_open_noblock(socket, config.host, Int32(config.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            amqp_destroy_connection(connection)
+            abandon()
             throw AMQPError.connectionFailed("\(config.host):\(config.port): \(Self.describe(status))")
         }
         let login = convene_amqp_login_plain(connection, config.virtualHost, 131_072, Int32(config.heartbeat),
@@ -31,7 +33,7 @@ final class AMQPSession {
             _ = amqp_channel_open(connection, channel)
             try Self.check(amqp_get_rpc_reply(connection), connection: connection, "channel.open")
         } catch {
-            amqp_destroy_connection(connection)
+            abandon()
             throw error
         }
     }

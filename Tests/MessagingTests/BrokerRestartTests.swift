@@ -1,5 +1,4 @@
 import Contracts
-import Foundation
 import Messaging
 import Persistence
 import Synchronization
@@ -10,16 +9,12 @@ import TestSupport
 /// the others (see compose/local/test.sh).
 @Suite("Broker restart", .serialized)
 struct BrokerRestartTests {
-    func broker(_ action: String) throws {
+    func broker(_ action: String) async throws {
         let script = try TestStack.environment("CONVENE_TEST_BROKER_CTL")
         let profile = try TestStack.environment("CONVENE_TEST_PROFILE")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, "broker-\(action)", profile]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ConveneError(code: "test.broker", message: "broker-\(action) exited \(process.terminationStatus)")
+        let status = await Command.run(["/bin/bash", script, "broker-\(action)", profile])
+        guard status == 0 else {
+            throw ConveneError(code: "test.broker", message: "broker-\(action) exited \(status)")
         }
     }
 
@@ -43,9 +38,9 @@ struct BrokerRestartTests {
             }
         }
         try await Task.sleep(for: .seconds(1))
-        try broker("stop")
+        try await broker("stop")
         try await Task.sleep(for: .seconds(1))
-        try broker("start")
+        try await broker("start")
         await producer.value
 
         let keys = confirmed.withLock { $0 }

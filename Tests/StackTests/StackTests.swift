@@ -9,12 +9,12 @@ struct StackTests {
     static let executables = ["gateway", "registration", "payment", "scheduling", "platform-bridge", "notification", "archive"]
 
     final class Fleet: @unchecked Sendable {
-        var processes: [String: Process] = [:]
-        let logs: URL
+        var processes: [String: ChildProcess] = [:]
+        let logs: String
 
         init() throws {
-            logs = URL(fileURLWithPath: try TestStack.environment("CONVENE_STACK_DIR")).appendingPathComponent("stack-test-logs")
-            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            logs = try TestStack.environment("CONVENE_STACK_DIR") + "/stack-test-logs"
+            try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         }
 
         func start() throws {
@@ -27,38 +27,24 @@ struct StackTests {
                 environment["OPS_PORT"] = String(base + index)
                 environment["GATEWAY_PORT"] = try TestStack.environment("CONVENE_TEST_GATEWAY_PORT")
                 environment["LOG_LEVEL"] = "info"
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
-                process.environment = environment
-                let log = logs.appendingPathComponent("\(name).log")
-                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-                let handle = try FileHandle(forWritingTo: log)
-                process.standardOutput = handle
-                process.standardError = handle
-                try process.run()
-                processes[name] = process
+                processes[name] = try ChildProcess([bin + "/" + name], environment: environment, output: "\(logs)/\(name).log")
             }
         }
 
         /// SIGTERM to each, then the exit statuses once they stopped (nil: still running after 15 s).
         func terminate() async -> [String: Int32?] {
-            for process in processes.values where process.isRunning { process.terminate() }
+            for process in processes.values { process.signal(SIGTERM) }
             var statuses: [String: Int32?] = [:]
             for (name, process) in processes {
-                let deadline = ContinuousClock.now.advanced(by: .seconds(15))
-                while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    statuses[name] = .some(nil)
-                } else {
-                    statuses[name] = process.terminationStatus
-                }
+                let status = await process.wait(timeout: .seconds(15))
+                if status == nil { process.signal(SIGKILL); _ = await process.wait(timeout: .seconds(5)) }
+                statuses[name] = .some(status)
             }
             return statuses
         }
 
         func log(_ name: String) -> String {
-            (try? String(contentsOf: logs.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+            (try? String(contentsOfFile: "\(logs)/\(name).log", encoding: .utf8)) ?? ""
         }
     }
 
@@ -111,32 +97,24 @@ struct StackTests {
     @Test("a service with a missing setting says what is wrong and exits 1")
     func configurationErrors() async throws {
         let bin = try TestStack.environment("CONVENE_BIN_DIR")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent("payment")
-        process.environment = ["PATH": "/usr/bin:/bin", "CONSUMER_PREFETCH": "many"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = Pipe()
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 1)
-        #expect(output.contains("AMQP_URL is required"))
-        #expect(output.contains("DATABASE_URL is required"))
-        #expect(output.contains("CONSUMER_PREFETCH must be an integer"))
+        let output = "/tmp/convene-config-test-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let status = await Command.run([bin + "/payment"], environment: ["PATH": "/usr/bin:/bin", "CONSUMER_PREFETCH": "many"],
+                                       output: output)
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(status == 1)
+        #expect(text.contains("AMQP_URL is required"))
+        #expect(text.contains("DATABASE_URL is required"))
+        #expect(text.contains("CONSUMER_PREFETCH must be an integer"))
     }
 
     @Test("the docker compose file for operators is valid")
-    func composeFileIsValid() throws {
+    func composeFileIsValid() async throws {
         let root = try TestStack.environment("CONVENE_REPO_ROOT")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "docker-compose config: \(message)")
+        let output = "/tmp/convene-compose-test-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let status = await Command.run(["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"], output: output)
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(status == 0, "docker-compose config: \(text)")
     }
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench.sh — what `make bench` does: measure, in one run, on the test-profile stack
+#   (a) raw rabbitmq-c persistent publish with confirms, and publish + consume,
+#   (b) PostgreSQL single-row commits (pgbench, one-insert script, 8 clients),
+#   (c) Convene's own path outbox → relay → broker → consumer → inbox commit,
+#   (d) the resident memory of an idle service,
+# and print a Markdown report to paste into docs/performance.md.
+#
+#   make bench                    # 20,000 messages per measurement
+#   make bench ARGS="--messages 50000 --concurrency 16"
+set -Eeuo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+trap_err
+LOG_TAG="bench"
+ROOT="$CONVENE_ROOT"
+STACK="$ROOT/compose/local/stack.sh"
+cd "$ROOT"
+
+started_stack=0
+service_pid=""
+cleanup() {
+    local status=$?
+    [[ -n "$service_pid" ]] && terminate_pid "$service_pid" 10
+    (( started_stack )) && bash "$STACK" down test
+    exit "$status"
+}
+trap cleanup EXIT
+
+if [[ ! -f "$ROOT/.local/test/env" ]] || ! port_in_use 36672; then started_stack=1; fi
+bash "$STACK" up test
+. "$ROOT/.local/test/env"
+
+log "building release binaries (convene-bench, archive)"
+swift build -c release --product convene-bench >/dev/null
+swift build -c release --product archive >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+
+echo "## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores"
+echo
+echo "Command: \`make bench${*:+ ARGS=\"$*\"}\`"
+echo
+"$BIN/convene-bench" "$@"
+
+# (b) pgbench: one INSERT per transaction, fsync on, 8 clients, 10 s.
+socket_dir="$ROOT/.local/test/postgres/run"
+psql -q -h "$socket_dir" -p "$PGPORT" -U postgres -d convene \
+    -c "DROP TABLE IF EXISTS public.bench_commits; CREATE TABLE public.bench_commits (id bigserial PRIMARY KEY, body text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
+script="$(mktemp)"
+echo "INSERT INTO public.bench_commits (body) VALUES ('{\"n\":1}');" >"$script"
+tps="$(pgbench -n -c 8 -j 2 -T 10 -f "$script" -h "$socket_dir" -p "$PGPORT" -U postgres convene 2>/dev/null \
+    | awk '/^tps/ {printf "%d", $3}')"
+lat="$(pgbench -n -c 8 -j 2 -T 5 -f "$script" -h "$socket_dir" -p "$PGPORT" -U postgres convene 2>/dev/null \
+    | awk '/latency average/ {print $4}')"
+rm -f "$script"
+psql -q -h "$socket_dir" -p "$PGPORT" -U postgres -d convene -c "DROP TABLE public.bench_commits"
+echo "| (b) pgbench, one INSERT per transaction, 8 clients, 10 s | – | $tps | avg $lat | – |"
+
+# (d) An idle service's resident memory, 10 s after start.
+DATABASE_URL="$ARCHIVE_DATABASE_URL" OPS_PORT=39299 LOG_LEVEL=warning "$BIN/archive" >/dev/null 2>&1 &
+service_pid=$!
+sleep 10
+rss_kb="$(awk '/^VmRSS/ {print $2}' "/proc/$service_pid/status")"
+echo
+echo "Idle \`archive\` service (release build), resident memory 10 s after start: $(( rss_kb / 1024 )) MiB ($rss_kb kB)."
