@@ -100,7 +100,7 @@ struct Bench: AsyncParsableCommand {
         let dispatcher = Dispatcher(service: name, pool: pool, publisher: publisher,
                                     handlers: [Noop(messageType: "\(name).noop", latencies: latencies)], logger: logger)
         let consumer = MessageConsumer(
-            .init(service: name, amqp: amqp, topology: topology, prefetch: concurrency * 8, concurrency: concurrency,
+            .init(service: name, amqp: amqp, topology: topology, prefetch: concurrency * batchSize, concurrency: concurrency,
                   retryDelays: [.seconds(1)], batchSize: batchSize),
             publisher: publisher, logger: logger, process: dispatcher.process, processBatch: dispatcher.process(batch:))
         let relay = OutboxRelay(pool: pool, publisher: publisher, logger: logger)

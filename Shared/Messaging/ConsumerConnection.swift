@@ -5,8 +5,8 @@ import ThreadExecutor
 import Synchronization
 
 /// Consumes one queue with manual acknowledgements on a connection of its own, driven by one
-/// dedicated thread. Deliveries come out of `batches` (all that arrived together, so consumers
-/// can share one transaction among them); acknowledgements go back through
+/// dedicated thread. Deliveries are taken with `take(max:)` (all that piled up, so consumers can
+/// share one transaction among them) or `batches`; acknowledgements go back through
 /// `ack`/`reject`, which the same thread sends (rabbitmq-c connections are single-threaded).
 ///
 /// After a connection loss it reconnects with capped back-off, redeclares its topology and
@@ -27,19 +27,32 @@ public final class ConsumerConnection: Sendable {
         }
     }
 
-    public let batches: AsyncStream<[Delivery]>
+    private let buffer = DeliveryBuffer()
     private let loop: ConsumerLoop
 
     public init(_ configuration: Configuration, logger: Logger) {
-        let (stream, continuation) = AsyncStream<[Delivery]>.makeStream(bufferingPolicy: .unbounded)
-        batches = stream
-        loop = ConsumerLoop(configuration, continuation: continuation, logger: logger)
+        loop = ConsumerLoop(configuration, buffer: buffer, logger: logger)
         let loop = self.loop
         spawnDedicatedThread(name: "amqp-consume") { loop.run() }
     }
 
     /// The queue being consumed: for a server-named queue, the name of the current connection's.
     public var queueName: String? { loop.currentQueue.withLock { $0 } }
+
+    /// Everything that arrived and was not taken yet, up to `max`; waits for the first delivery.
+    /// Returns `[]` once consumption stopped and everything was taken.
+    public func take(max: Int) async -> [Delivery] {
+        await buffer.take(max: max)
+    }
+
+    /// The deliveries, in groups as they were taken. One iteration at a time.
+    public var batches: AsyncStream<[Delivery]> {
+        let buffer = self.buffer
+        return AsyncStream {
+            let taken = await buffer.take(max: .max)
+            return taken.isEmpty ? nil : taken
+        }
+    }
     public var isConnected: Bool { loop.connected.load(ordering: .relaxed) }
 
     /// Waits until the consumer is subscribed (or `timeout` passes). Returns whether it is.
@@ -62,7 +75,7 @@ public final class ConsumerConnection: Sendable {
         loop.mailbox.post(.reject(delivery.deliveryTag, generation: delivery.connectionGeneration, requeue: requeue))
     }
 
-    /// Cancels the subscription: no new deliveries; `batches` ends once the broker confirms.
+    /// Cancels the subscription: no new deliveries; `take` returns `[]` once the rest is taken.
     /// Acknowledgements still work until `close`.
     public func stopConsuming() {
         loop.mailbox.post(.stopConsuming)
@@ -88,19 +101,20 @@ final class ConsumerLoop: @unchecked Sendable {
     let connected = Atomic<Bool>(false)
     let currentQueue = Mutex<String?>(nil)
     private let configuration: ConsumerConnection.Configuration
-    private let continuation: AsyncStream<[Delivery]>.Continuation
+    private let buffer: DeliveryBuffer
     private let logger: Logger
     private let consumerTag: String
 
     private var session: AMQPSession?
     private var generation: UInt64 = 0
+    private var ledger = AckLedger()
     private var consuming = true
     private var reconnectDelay: Duration = .milliseconds(100)
     private var nextAttempt = ContinuousClock.now
 
-    init(_ configuration: ConsumerConnection.Configuration, continuation: AsyncStream<[Delivery]>.Continuation, logger: Logger) {
+    init(_ configuration: ConsumerConnection.Configuration, buffer: DeliveryBuffer, logger: Logger) {
         self.configuration = configuration
-        self.continuation = continuation
+        self.buffer = buffer
         var logger = logger
         logger[metadataKey: "component"] = "consumer"
         self.logger = logger
@@ -109,27 +123,30 @@ final class ConsumerLoop: @unchecked Sendable {
 
     func run() {
         while true {
+            var acks: [UInt64] = []
             for command in mailbox.drain() {
                 switch command {
                 case .ack(let tag, let generation):
-                    guard let session, generation == self.generation else { continue }
-                    let status = amqp_basic_ack(session.connection, session.channel, tag, 0)
-                    if status != AMQP_STATUS_OK.rawValue { connectionLost("ack failed: \(AMQPSession.describe(status))") }
+                    if generation == self.generation { acks.append(tag) }
                 case .reject(let tag, let generation, let requeue):
                     guard let session, generation == self.generation else { continue }
+                    ledger.settle(tag)
                     let status = amqp_basic_nack(session.connection, session.channel, tag, 0, requeue ? 1 : 0)
                     if status != AMQP_STATUS_OK.rawValue { connectionLost("nack failed: \(AMQPSession.describe(status))") }
                 case .stopConsuming:
+                    sendAcks(&acks)
                     cancelSubscription()
                 case .close(let done):
+                    sendAcks(&acks)
                     session?.close()
                     session = nil
                     connected.store(false, ordering: .relaxed)
-                    if consuming { consuming = false; continuation.finish() }
+                    if consuming { consuming = false; buffer.finish() }
                     done()
                     idleForever()
                 }
             }
+            sendAcks(&acks)
             if session == nil {
                 if consuming { connectIfDue() }
                 if session == nil {
@@ -158,6 +175,7 @@ final class ConsumerLoop: @unchecked Sendable {
             _ = convene_amqp_basic_consume(session.connection, session.channel, queue, consumerTag)
             try session.checkLastReply("basic.consume \(queue)")
             generation += 1
+            ledger = AckLedger()
             self.session = session
             currentQueue.withLock { $0 = queue }
             connected.store(true, ordering: .relaxed)
@@ -175,7 +193,7 @@ final class ConsumerLoop: @unchecked Sendable {
     /// Reads every delivery already available without blocking, and hands them on together.
     private func readAvailable() {
         var batch: [Delivery] = []
-        defer { if !batch.isEmpty { continuation.yield(batch) } }
+        defer { buffer.push(batch) }
         var zero = convene_timeval(0, 0)
         while let session {
             amqp_maybe_release_buffers(session.connection)
@@ -190,6 +208,7 @@ final class ConsumerLoop: @unchecked Sendable {
                     routingKey: envelope.routing_key.string, properties: properties.messageProperties,
                     body: envelope.message.body.byteArray)
                 amqp_destroy_envelope(&envelope)
+                ledger.delivered(delivery.deliveryTag)
                 batch.append(delivery)
             case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
                 return
@@ -227,6 +246,24 @@ final class ConsumerLoop: @unchecked Sendable {
         }
     }
 
+    /// Acknowledges what handlers finished: one `multiple` ack for the finished run at the front
+    /// of the outstanding deliveries, single acks for finished ones behind a delivery still in
+    /// work. A burst of 32 acks costs one frame instead of 32.
+    private func sendAcks(_ tags: inout [UInt64]) {
+        guard !tags.isEmpty else { return }
+        defer { tags.removeAll() }
+        guard let session else { return }
+        let (upTo, singles) = ledger.acknowledge(tags)
+        for tag in singles {
+            let status = amqp_basic_ack(session.connection, session.channel, tag, 0)
+            if status != AMQP_STATUS_OK.rawValue { connectionLost("ack failed: \(AMQPSession.describe(status))"); return }
+        }
+        if let upTo {
+            let status = amqp_basic_ack(session.connection, session.channel, upTo, 1)
+            if status != AMQP_STATUS_OK.rawValue { connectionLost("ack failed: \(AMQPSession.describe(status))") }
+        }
+    }
+
     private func cancelSubscription() {
         guard consuming else { return }
         consuming = false
@@ -239,7 +276,7 @@ final class ConsumerLoop: @unchecked Sendable {
                 readAvailable()
             }
         }
-        continuation.finish()
+        buffer.finish()
         logger.info("stopped consuming")
     }
 
@@ -261,5 +298,56 @@ final class ConsumerLoop: @unchecked Sendable {
             }
             mailbox.wait(socket: nil, timeoutMilliseconds: -1)
         }
+    }
+}
+
+/// The deliveries of one connection not yet settled, in delivery order, so acknowledgements can
+/// be coalesced without ever covering a delivery still in work (a `multiple` ack settles every
+/// outstanding tag up to its own).
+struct AckLedger {
+    private enum State { case inWork, finished, settled }
+    private var tags: [UInt64] = []
+    private var states: [State] = []
+    private var head = 0
+
+    mutating func delivered(_ tag: UInt64) {
+        tags.append(tag)
+        states.append(.inWork)
+    }
+
+    /// Marks a delivery settled by other means (a reject).
+    mutating func settle(_ tag: UInt64) {
+        if let index = index(of: tag) { states[index] = .settled }
+    }
+
+    /// Records finished deliveries; returns the tag to ack with `multiple` (nil if none) and the
+    /// tags to ack one by one.
+    mutating func acknowledge(_ finished: [UInt64]) -> (upTo: UInt64?, singles: [UInt64]) {
+        for tag in finished {
+            if let index = index(of: tag), states[index] == .inWork { states[index] = .finished }
+        }
+        var upTo: UInt64?
+        while head < tags.count && states[head] != .inWork {
+            if states[head] == .finished { upTo = tags[head] }
+            head += 1
+        }
+        var singles: [UInt64] = []
+        for index in head..<tags.count where states[index] == .finished {
+            states[index] = .settled
+            singles.append(tags[index])
+        }
+        if head > 4096 && head * 2 > tags.count {
+            tags.removeFirst(head)
+            states.removeFirst(head)
+            head = 0
+        }
+        return (upTo, singles)
+    }
+
+    /// Tags of one channel grow by one per delivery, so a tag's place is an offset from the first.
+    private func index(of tag: UInt64) -> Int? {
+        guard let first = tags.first, tag >= first else { return nil }
+        let index = Int(tag - first)
+        return index < tags.count && tags[index] == tag ? index : nil
     }
 }

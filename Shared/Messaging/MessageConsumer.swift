@@ -2,6 +2,7 @@ import Contracts
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// A received message whose envelope header has been read.
 public struct IncomingMessage: Sendable {
@@ -45,7 +46,7 @@ public final class MessageConsumer: Service, Sendable {
         /// Most messages processed in one `processBatch` call (1 turns batching off).
         public var batchSize: Int
 
-        public init(service: String, amqp: AMQPConfiguration, topology: Topology, prefetch: Int = 64,
+        public init(service: String, amqp: AMQPConfiguration, topology: Topology, prefetch: Int = 256,
                     concurrency: Int = 8, retryDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60)],
                     batchSize: Int = 32) {
             self.service = service
@@ -68,6 +69,7 @@ public final class MessageConsumer: Service, Sendable {
     private let process: Processor
     private let processBatch: BatchProcessor?
     private let logger: Logger
+    private let metrics: ConsumerMetrics
 
     public init(_ configuration: Configuration, publisher: Publisher, logger: Logger, process: @escaping Processor,
                 processBatch: BatchProcessor? = nil) {
@@ -75,6 +77,7 @@ public final class MessageConsumer: Service, Sendable {
         self.publisher = publisher
         self.process = process
         self.processBatch = processBatch
+        metrics = ConsumerMetrics(service: configuration.service)
         self.logger = logger
         connection = ConsumerConnection(
             .init(amqp: configuration.amqp, topology: configuration.topology,
@@ -97,15 +100,16 @@ public final class MessageConsumer: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0
-                for await arrived in connection.batches {
-                    for chunk in chunks(of: arrived, workers: concurrency) {
-                        if running >= concurrency {
-                            await group.next()
-                            running -= 1
-                        }
-                        group.addTask { await self.handle(chunk) }
-                        running += 1
+                while true {
+                    if running >= concurrency {
+                        await group.next()
+                        running -= 1
                     }
+                    // Whatever piled up while every handler was busy goes out together.
+                    let taken = await connection.take(max: processBatch == nil ? 1 : max(1, configuration.batchSize))
+                    if taken.isEmpty { break }
+                    group.addTask { await self.handle(taken[...]) }
+                    running += 1
                 }
                 await group.waitForAll()
             }
@@ -117,14 +121,6 @@ public final class MessageConsumer: Service, Sendable {
 
     /// Stops taking new messages (the same as a graceful shutdown of `run`).
     public func stop() { connection.stopConsuming() }
-
-    /// Spreads what arrived together over the workers, at most `batchSize` per chunk: a burst
-    /// of 64 with 8 workers makes 8 transactions of 8, not one of 64 while 7 workers idle.
-    func chunks(of deliveries: [Delivery], workers: Int) -> [ArraySlice<Delivery>] {
-        guard processBatch != nil, configuration.batchSize > 1 else { return deliveries.map { [$0][...] } }
-        let size = min(configuration.batchSize, max(1, (deliveries.count + workers - 1) / workers))
-        return stride(from: 0, to: deliveries.count, by: size).map { deliveries[$0..<min($0 + size, deliveries.count)] }
-    }
 
     func handle(_ chunk: ArraySlice<Delivery>) async {
         guard chunk.count > 1, let processBatch else {
@@ -246,11 +242,10 @@ public final class MessageConsumer: Service, Sendable {
     }
 
     private func record(type: String, outcome: String, started: ContinuousClock.Instant) {
-        Counter(label: "convene_messages_consumed_total",
-                dimensions: [("service", configuration.service), ("type", type), ("outcome", outcome)]).increment()
-        Timer(label: "convene_message_processing_seconds",
-              dimensions: [("service", configuration.service), ("type", type)])
-            .recordNanoseconds(Int64((ContinuousClock.now - started).inMilliseconds * 1_000_000))
+        let (counter, timer) = metrics.instruments(type: type, outcome: outcome)
+        counter.increment()
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     /// A readable reason for a failure, naming the field for decoding errors.
@@ -270,5 +265,38 @@ public final class MessageConsumer: Service, Sendable {
 
     private static func path(_ keys: [any CodingKey]) -> String {
         keys.isEmpty ? "(root)" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+/// The consumer's counters and timers, made once per message type and outcome: looking them
+/// up in the metrics factory for every message showed in profiles.
+final class ConsumerMetrics: Sendable {
+    private let service: String
+    private let instruments = Mutex<[String: (Counter, Timer)]>([:])
+
+    init(service: String) { self.service = service }
+
+    /// Types come off the wire: past this many label sets, new ones are counted as `other` so a
+    /// flood of made-up types cannot grow the metrics without bound.
+    static let limit = 512
+
+    func instruments(type: String, outcome: String) -> (Counter, Timer) {
+        var type = type
+        var key = type + "\u{0}" + outcome
+        let (found, full) = instruments.withLock { ($0[key], $0.count >= Self.limit) }
+        if let found { return found }
+        if full {
+            type = "other"
+            key = type + "\u{0}" + outcome
+            if let found = instruments.withLock({ $0[key] }) { return found }
+        }
+        let made = (Counter(label: "convene_messages_consumed_total",
+                            dimensions: [("service", service), ("type", type), ("outcome", outcome)]),
+                    Timer(label: "convene_message_processing_seconds", dimensions: [("service", service), ("type", type)]))
+        return instruments.withLock { instruments in
+            if let found = instruments[key] { return found }
+            instruments[key] = made
+            return made
+        }
     }
 }

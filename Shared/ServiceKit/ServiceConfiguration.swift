@@ -41,7 +41,7 @@ public struct ServiceConfiguration: Sendable {
         logLevel = Logger.Level(rawValue: level) ?? .info
         logFormat = env.oneOf("LOG_FORMAT", ["json", "text"], default: "json")
         databasePoolSize = env.int("DB_POOL_SIZE", default: 8, in: 1...200)
-        prefetch = env.int("CONSUMER_PREFETCH", default: 64, in: 1...65535)
+        prefetch = env.int("CONSUMER_PREFETCH", default: 256, in: 1...65535)
         concurrency = env.int("CONSUMER_CONCURRENCY", default: 8, in: 1...1024)
         batchSize = env.int("CONSUMER_BATCH_SIZE", default: 32, in: 1...1000)
         retryDelays = env.durations("RETRY_DELAYS", default: [.seconds(1), .seconds(10), .seconds(60)])

@@ -140,6 +140,10 @@ cleanup() {
     STOPPING=1
     (( ALREADY_RUNNING )) && return 0     # nothing of ours to stop: leave the other run alone
     trap '' INT TERM HUP      # a second Ctrl-C must not cut the shutdown short
+    # Output may go to a pipe whose reader Ctrl-C already ended (`make run | tee log`): a failed
+    # write must not end the shutdown half-way and orphan the services.
+    trap '' PIPE
+    set +e
     local name pid deadline
     if (( ${#PIDS[@]} > 0 )); then
         log "stopping services (SIGTERM, up to ${STOP_GRACE}s)"
