@@ -12,7 +12,7 @@ ARGS ?=
 CONFIGURATION ?= debug
 export CONFIGURATION
 # What `make fmt` formats (only the paths that exist).
-SWIFT_SOURCES := $(wildcard Package.swift Shared Services Tests Bench)
+SWIFT_SOURCES := $(wildcard Package.swift Shared Services Tests)
 
 STACK := compose/local/stack.sh
 

@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "notification", targets: ["Notification"]),
         .executable(name: "archive", targets: ["Archive"]),
         .executable(name: "convene-bench", targets: ["Bench"]),
+        .executable(name: "convene-admin", targets: ["Admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -104,11 +105,18 @@ let package = Package(
         service("archive", path: "Archive"),
 
         .executableTarget(
+            name: "Admin",
+            dependencies: ["Messaging", "Contracts",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Services/Admin", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "Bench",
             dependencies: ["Messaging", "Persistence", "Contracts", "CRabbitMQ",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
-            path: "Bench", swiftSettings: swiftSettings
+            path: "Tests/Bench", swiftSettings: swiftSettings
         ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
@@ -118,7 +126,7 @@ let package = Package(
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Contracts", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "StackTests", dependencies: ["HTTPClient", "Contracts", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StackTests", dependencies: ["HTTPClient", "Contracts", "Messaging", "TestSupport"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Messaging", "Persistence", "Contracts", "ThreadExecutor",
                                                     .product(name: "Logging", package: "swift-log")],
                 path: "Tests/TestSupport", swiftSettings: swiftSettings),

@@ -47,16 +47,25 @@ final class DeliveryBuffer: Sendable {
     }
 
     /// Up to `max` deliveries, waiting for the first if there are none; `[]` once finished and
-    /// drained. One reader at a time.
+    /// drained, or when the waiting task is cancelled. One reader at a time.
     func take(max: Int) async -> [Delivery] {
-        await withCheckedContinuation { continuation in
-            let ready: [Delivery]? = state.withLock { state in
-                if state.head < state.items.count { return state.take(max) }
-                if state.finished { return [] }
-                state.waiter = (max, continuation)
-                return nil
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready: [Delivery]? = state.withLock { state in
+                    if state.head < state.items.count { return state.take(max) }
+                    // Checked under the lock that onCancel takes, so a cancellation is never missed.
+                    if state.finished || Task.isCancelled { return [] }
+                    state.waiter = (max, continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<[Delivery], Never>? in
+                defer { state.waiter = nil }
+                return state.waiter?.continuation
+            }
+            waiter?.resume(returning: [])
         }
     }
 }
