@@ -85,13 +85,7 @@ final class AMQPSession {
         var table = convene_table()
         convene_table_init(&table)
         defer { convene_table_free(&table) }
-        for (key, value) in queue.arguments.sorted(by: { $0.key < $1.key }) {
-            switch value {
-            case .string(let s): _ = convene_table_add_string(&table, key, s)
-            case .int(let i): _ = convene_table_add_i64(&table, key, i)
-            case .bool(let b): _ = convene_table_add_bool(&table, key, b ? 1 : 0)
-            }
-        }
+        fill(&table, from: queue.arguments)
         let ok = convene_amqp_queue_declare(connection, channel, queue.name, queue.durable ? 1 : 0,
                                             queue.exclusive ? 1 : 0, queue.autoDelete ? 1 : 0, &table)
         try checkLastReply("queue.declare \(queue.name.isEmpty ? "(server-named)" : queue.name)")
@@ -122,6 +116,41 @@ final class AMQPSession {
     static func describe(_ status: Int32) -> String {
         guard let text = amqp_error_string2(status) else { return "status \(status)" }
         return String(cString: text)
+    }
+}
+
+/// When a loop thread may try to connect again: at once after a loss, then doubling pauses from
+/// 100 ms up to the configured cap.
+struct ReconnectBackoff {
+    let cap: Duration
+    private(set) var delay: Duration = .milliseconds(100)
+    private(set) var nextAttempt = ContinuousClock.now
+
+    init(cap: Duration) { self.cap = cap }
+
+    var isDue: Bool { ContinuousClock.now >= nextAttempt }
+
+    /// Milliseconds until the next attempt (at least 1).
+    var millisecondsUntilDue: Int64 { max(1, (nextAttempt - ContinuousClock.now).inMilliseconds) }
+
+    mutating func failed() {
+        nextAttempt = ContinuousClock.now.advanced(by: delay)
+        delay = min(delay * 2, cap)
+    }
+
+    mutating func succeeded() { delay = .milliseconds(100) }
+
+    mutating func lost() { nextAttempt = ContinuousClock.now }
+}
+
+/// Fills a field table from Convene's header values, in key order.
+func fill(_ table: inout convene_table, from values: [String: HeaderValue]) {
+    for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+        switch value {
+        case .string(let s): _ = convene_table_add_string(&table, key, s)
+        case .int(let i): _ = convene_table_add_i64(&table, key, i)
+        case .bool(let b): _ = convene_table_add_bool(&table, key, b ? 1 : 0)
+        }
     }
 }
 
@@ -193,13 +222,7 @@ func publish(_ message: OutgoingMessage, on session: AMQPSession) -> Int32 {
     var table = convene_table()
     convene_table_init(&table)
     defer { convene_table_free(&table) }
-    for (key, value) in message.properties.headers.sorted(by: { $0.key < $1.key }) {
-        switch value {
-        case .string(let s): _ = convene_table_add_string(&table, key, s)
-        case .int(let i): _ = convene_table_add_i64(&table, key, i)
-        case .bool(let b): _ = convene_table_add_bool(&table, key, b ? 1 : 0)
-        }
-    }
+    fill(&table, from: message.properties.headers)
     let p = message.properties
     let timestamp = UInt64(max(0, (p.timestamp?.timeIntervalSince1970 ?? 0).rounded(.down)))
     return message.body.withUnsafeBytes { body in

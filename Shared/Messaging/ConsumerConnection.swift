@@ -109,11 +109,11 @@ final class ConsumerLoop: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var ledger = AckLedger()
     private var consuming = true
-    private var reconnectDelay: Duration = .milliseconds(100)
-    private var nextAttempt = ContinuousClock.now
+    private var backoff: ReconnectBackoff
 
     init(_ configuration: ConsumerConnection.Configuration, buffer: DeliveryBuffer, logger: Logger) {
         self.configuration = configuration
+        backoff = ReconnectBackoff(cap: configuration.amqp.maxReconnectDelay)
         self.buffer = buffer
         var logger = logger
         logger[metadataKey: "component"] = "consumer"
@@ -150,7 +150,7 @@ final class ConsumerLoop: @unchecked Sendable {
             if session == nil {
                 if consuming { connectIfDue() }
                 if session == nil {
-                    let wait = consuming ? max(1, (nextAttempt - ContinuousClock.now).inMilliseconds) : 1000
+                    let wait = consuming ? backoff.millisecondsUntilDue : 1000
                     mailbox.wait(socket: nil, timeoutMilliseconds: Int32(min(wait, 1000)))
                     continue
                 }
@@ -165,7 +165,7 @@ final class ConsumerLoop: @unchecked Sendable {
     }
 
     private func connectIfDue() {
-        guard ContinuousClock.now >= nextAttempt else { return }
+        guard backoff.isDue else { return }
         do {
             let session = try AMQPSession(configuration.amqp)
             try session.declare(configuration.topology)
@@ -179,14 +179,13 @@ final class ConsumerLoop: @unchecked Sendable {
             self.session = session
             currentQueue.withLock { $0 = queue }
             connected.store(true, ordering: .relaxed)
-            reconnectDelay = .milliseconds(100)
+            backoff.succeeded()
             logger.info("consuming", metadata: ["queue": "\(queue)", "prefetch": "\(configuration.prefetch)"])
         } catch {
             logger.warning("consumer cannot connect; retrying", metadata: [
-                "error": "\(error)", "retryInMs": "\(reconnectDelay.inMilliseconds)",
+                "error": "\(error)", "retryInMs": "\(backoff.delay.inMilliseconds)",
             ])
-            nextAttempt = ContinuousClock.now.advanced(by: reconnectDelay)
-            reconnectDelay = min(reconnectDelay * 2, configuration.amqp.maxReconnectDelay)
+            backoff.failed()
         }
     }
 
@@ -287,7 +286,7 @@ final class ConsumerLoop: @unchecked Sendable {
         self.session = nil
         currentQueue.withLock { $0 = nil }
         connected.store(false, ordering: .relaxed)
-        nextAttempt = ContinuousClock.now
+        backoff.lost()
     }
 
     /// After close the thread only answers later calls, so none of them waits forever.

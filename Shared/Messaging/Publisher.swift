@@ -127,14 +127,14 @@ final class PublisherLoop: @unchecked Sendable {
     private var inFlightHead = 0
     private var nextTag: UInt64 = 1
     private var returned: [String: (exchange: String, routingKey: String)] = [:]
-    private var reconnectDelay: Duration = .milliseconds(100)
-    private var nextAttempt = ContinuousClock.now
+    private var backoff: ReconnectBackoff
     private var nextExpiryCheck = ContinuousClock.now
     private var stopDeadline: ContinuousClock.Instant?
     private var stopDone: [@Sendable () -> Void] = []
 
     init(_ configuration: Publisher.Configuration, logger: Logger) {
         self.configuration = configuration
+        backoff = ReconnectBackoff(cap: configuration.amqp.maxReconnectDelay)
         var logger = logger
         logger[metadataKey: "component"] = "publisher"
         self.logger = logger
@@ -163,7 +163,7 @@ final class PublisherLoop: @unchecked Sendable {
             if session == nil {
                 connectIfDue()
                 if session == nil {
-                    let wait = max(0, (nextAttempt - ContinuousClock.now).inMilliseconds)
+                    let wait = backoff.millisecondsUntilDue
                     mailbox.wait(socket: nil, timeoutMilliseconds: Int32(min(wait, 1000)))
                     continue
                 }
@@ -190,7 +190,7 @@ final class PublisherLoop: @unchecked Sendable {
     }
 
     private func connectIfDue() {
-        guard ContinuousClock.now >= nextAttempt else { return }
+        guard backoff.isDue else { return }
         do {
             let session = try AMQPSession(configuration.amqp)
             _ = amqp_confirm_select(session.connection, session.channel)
@@ -198,7 +198,7 @@ final class PublisherLoop: @unchecked Sendable {
             try session.declare(configuration.topology)
             self.session = session
             connected.store(true, ordering: .relaxed)
-            reconnectDelay = .milliseconds(100)
+            backoff.succeeded()
             nextTag = 1
             // Whatever was written but not confirmed on the old connection goes out again first.
             if inFlightCount > 0 {
@@ -214,10 +214,9 @@ final class PublisherLoop: @unchecked Sendable {
             returned.removeAll()
         } catch {
             logger.warning("publisher cannot connect; retrying", metadata: [
-                "error": "\(error)", "retryInMs": "\(reconnectDelay.inMilliseconds)",
+                "error": "\(error)", "retryInMs": "\(backoff.delay.inMilliseconds)",
             ])
-            nextAttempt = ContinuousClock.now.advanced(by: reconnectDelay)
-            reconnectDelay = min(reconnectDelay * 2, configuration.amqp.maxReconnectDelay)
+            backoff.failed()
         }
     }
 
@@ -374,7 +373,7 @@ final class PublisherLoop: @unchecked Sendable {
         session?.abandon()
         session = nil
         connected.store(false, ordering: .relaxed)
-        nextAttempt = ContinuousClock.now
+        backoff.lost()
     }
 
     private func finish() {
