@@ -120,6 +120,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],
                     swiftSettings: swiftSettings),
