@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // C libraries, each behind a shim header that hides header-path differences and
@@ -101,7 +102,9 @@ let package = Package(
         service("payment", path: "Payment"),
         service("scheduling", path: "Scheduling"),
         service("platform-bridge", path: "PlatformBridge"),
-        service("notification", path: "Notification"),
+        service("notification", path: "Notification", extra: [
+            "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         service("archive", path: "Archive"),
 
         .executableTarget(
