@@ -7,12 +7,12 @@ let swiftSettings: [SwiftSetting] = [
 
 /// One executable per service. Each has the same shape: an entry point, `Handlers/`,
 /// `Domain/`, `Store/` and `Migrations/` (copied as a resource and applied at start-up).
-func service(_ product: String, path: String, extra: [Target.Dependency] = []) -> Target {
+func service(_ product: String, path: String, extra: [Target.Dependency] = [], resources: [Resource] = []) -> Target {
     .executableTarget(
         name: path,
         dependencies: ["ServiceKit", "Contracts", "Messaging", "Persistence"] + extra,
         path: "Services/\(path)",
-        resources: [.copy("Migrations")],
+        resources: [.copy("Migrations")] + resources,
         swiftSettings: swiftSettings
     )
 }
@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C libraries, each behind a shim header that hides header-path differences and
@@ -104,7 +105,8 @@ let package = Package(
         service("platform-bridge", path: "PlatformBridge"),
         service("notification", path: "Notification", extra: [
             "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+            .product(name: "Mustache", package: "swift-mustache"),
+        ], resources: [.copy("Templates")]),
         service("archive", path: "Archive"),
 
         .executableTarget(
