@@ -1,5 +1,24 @@
 import Foundation
+import HTTPClient
 import ServiceKit
 
-// Handlers arrive with the features that need them; until then the service answers ping.
-await ServiceMain.run(.notification, bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil))
+await ServiceMain.run(
+    .notification,
+    bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
+    handlers: { context in
+        do {
+            let settings = try NotificationSettings(context.configuration.environment,
+                                                    retries: context.configuration.retryDelays.count)
+            guard let directory = settings.templatesDirectory ?? Bundle.module.path(forResource: "Templates", ofType: nil) else {
+                ServiceMain.fail("notification: templates folder not found; set TEMPLATES_DIR")
+            }
+            let templates = try TemplateLibrary(directory: directory)
+            let smtp = SMTPClient(url: settings.smtpURL, username: settings.smtpUsername, password: settings.smtpPassword,
+                                  requireTLS: settings.smtpRequireTLS, logger: context.logger)
+            let service = context.configuration.service.queue
+            return [AcceptNotification(service: service, templates: templates),
+                    DeliverEmail(service: service, templates: templates, settings: settings, smtp: smtp)]
+        } catch {
+            ServiceMain.fail("notification: \(error)")
+        }
+    })

@@ -11,17 +11,25 @@ public protocol MessageHandler: Sendable {
     var messageType: String { get }
     /// Payload versions it understands.
     var versions: ClosedRange<Int> { get }
+    /// Whether messages of this type may share a transaction with others. A handler with an
+    /// effect outside the database (sending mail, calling a provider) says no: a batch rolled
+    /// back after that effect would repeat it.
+    var batchable: Bool { get }
     func handle(_ message: Envelope<Payload>, context: HandlerContext) async throws -> Response
 }
 
 extension MessageHandler {
     public var versions: ClosedRange<Int> { 1...1 }
+    public var batchable: Bool { true }
 }
 
 /// What a handler may touch: its transaction, a logger carrying the message's ids, and the
 /// outbox (messages it emits are caused by, and correlated with, the one it handles).
 public struct HandlerContext: Sendable {
     public let transaction: Transaction
+    /// For what must commit before the handler's own transaction does, such as recording the
+    /// intent to send before sending.
+    public let pool: PGPool
     public let logger: Logger
     public let service: String
     public let message: IncomingMessage
@@ -113,6 +121,7 @@ public final class Dispatcher: Sendable {
     /// and the consumer processes its messages one by one, each with its own error handling.
     public func process(batch: [IncomingMessage]) async throws {
         let routed = try batch.map { ($0, try route($0), logger(for: $0)) }
+        guard routed.allSatisfy({ $0.1.batchable }) else { throw NotBatchable() }
         let consumer = service
         let outcomes = try await pool.withTransaction { tx in
             // One statement records the whole batch in the inbox and tells which ids are new.
@@ -181,7 +190,7 @@ public final class Dispatcher: Sendable {
     /// Runs the handler for a message whose inbox row was just recorded.
     private func run(_ message: IncomingMessage, handler: AnyHandler, in tx: Transaction, logger: Logger) async throws -> Outcome {
         let header = message.header
-        let context = HandlerContext(transaction: tx, logger: logger, service: service, message: message)
+        let context = HandlerContext(transaction: tx, pool: pool, logger: logger, service: service, message: message)
         let reply = try await handler.handle(message, context)
         if message.delivery.properties.replyTo != nil {
             try await tx.query("UPDATE inbox SET response = $3 WHERE consumer = $1 AND message_id = $2",
@@ -223,13 +232,19 @@ public final class Dispatcher: Sendable {
     }
 }
 
+/// A batch holding a message whose handler must run alone; the consumer then processes the
+/// batch's messages one by one.
+struct NotBatchable: Error {}
+
 /// A handler with its types erased: decodes the payload, runs, encodes the reply.
 struct AnyHandler: Sendable {
     let versions: ClosedRange<Int>
+    let batchable: Bool
     let handle: @Sendable (IncomingMessage, HandlerContext) async throws -> [UInt8]
 
     init<H: MessageHandler>(_ handler: H) {
         versions = handler.versions
+        batchable = handler.batchable
         handle = { message, context in
             let envelope: Envelope<H.Payload>
             do {

@@ -1,0 +1,194 @@
+import Contracts
+import Foundation
+import HTTPClient
+import Messaging
+@testable import Notification
+import Persistence
+import Synchronization
+import Testing
+import TestSupport
+
+/// The notification service's handlers wired like the real service, on a queue and schema of
+/// their own, against the test stack's broker, database and SMTP sink.
+final class NotificationHarness: Sendable {
+    let name = TestStack.uniqueName()
+    let pool: PGPool
+    let publisher: Publisher
+    let consumer: MessageConsumer
+    let relay: OutboxRelay
+    let tasks: Mutex<[Task<Void, any Error>]> = Mutex([])
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    init(smtpURL: String, retryDelays: [Duration] = [.milliseconds(200), .milliseconds(400)]) async throws {
+        pool = try await TestStack.migratedSchema(try Migration.load(from: Self.root + "/Services/Notification/Migrations"))
+        let topology = Topology.service(name, retryDelays: retryDelays, deliveryLimit: 5)
+        publisher = Publisher(.init(amqp: try TestStack.amqp(name: "\(name)-pub"), topology: topology), logger: TestStack.logger)
+        let settings = try NotificationSettings(["SMTP_URL": smtpURL, "MAIL_FROM": "noreply@convene.test"], retries: retryDelays.count)
+        let templates = try TemplateLibrary(directory: Self.root + "/Services/Notification/Templates")
+        let smtp = SMTPClient(url: smtpURL, timeout: .seconds(5), connectTimeout: .seconds(1))
+        let dispatcher = Dispatcher(service: name, pool: pool, publisher: publisher, handlers: [
+            AcceptNotification(service: name, templates: templates),
+            DeliverEmail(service: name, templates: templates, settings: settings, smtp: smtp),
+        ], logger: TestStack.logger)
+        consumer = MessageConsumer(
+            .init(service: name, amqp: try TestStack.amqp(name: name), topology: topology, retryDelays: retryDelays),
+            publisher: publisher, logger: TestStack.logger, process: dispatcher.process, processBatch: dispatcher.process(batch:))
+        relay = OutboxRelay(pool: pool, publisher: publisher, configuration: .init(pollInterval: .milliseconds(100)),
+                            logger: TestStack.logger)
+    }
+
+    func start() async throws {
+        let (consumer, relay) = (self.consumer, self.relay)
+        tasks.withLock { $0 += [Task { try await consumer.run() }, Task { try await relay.run() }] }
+        guard await consumer.waitUntilConsuming() else { throw ConveneError.unavailable("consumer did not start") }
+    }
+
+    func send(_ request: SendNotification, id: UUID = UUID()) async throws {
+        let envelope = Envelope(id: id, type: "\(name).send", source: "test", data: request)
+        try await publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.commands))
+    }
+
+    func statuses() async throws -> [String: String] {
+        let rows = try await pool.withConnection { try await $0.query("SELECT recipient, status FROM deliveries") }.rows
+        return Dictionary(try rows.map { (try $0.string("recipient"), try $0.string("status")) }, uniquingKeysWith: { a, b in a + "," + b })
+    }
+
+    /// The mails sent for this harness's deliveries: their Message-ID holds the delivery id.
+    func mails(in maildir: String) async throws -> [String] {
+        let ids = try await pool.withConnection { try await $0.query("SELECT id FROM deliveries") }.rows.map { try $0.string("id") }
+        let folder = maildir + "/new"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
+            .filter { mail in ids.contains { mail.contains("Message-ID: <\($0)@") } }
+    }
+
+    func events(_ type: String) async throws -> Int {
+        try await pool.withConnection { try await $0.query("SELECT count(*) AS n FROM outbox WHERE message_type = $1", [.text(type)]) }
+            .first!.int("n")
+    }
+
+    func stop() async {
+        consumer.stop()
+        for task in tasks.withLock({ $0 }) { task.cancel(); _ = await task.result }
+        await publisher.shutdown(grace: .seconds(1))
+        await pool.close()
+    }
+}
+
+/// The decoded Subject of a raw mail (RFC 2047 base64 words, folded).
+func subject(of mail: String) -> String? {
+    // The Maildir may store LF line ends.
+    let unfolded = mail.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n ", with: " ")
+    guard let line = unfolded.components(separatedBy: "\n").first(where: { $0.hasPrefix("Subject: ") }) else { return nil }
+    let value = String(line.dropFirst("Subject: ".count))
+    guard value.hasPrefix("=?UTF-8?B?") else { return value }
+    var bytes: [UInt8] = []
+    for word in value.split(separator: " ") {
+        guard word.hasPrefix("=?UTF-8?B?"), word.hasSuffix("?="),
+              let data = Data(base64Encoded: String(word.dropFirst(10).dropLast(2))) else { return nil }
+        bytes += data
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+@Suite("Email deliveries through the real broker, database and SMTP server")
+struct DeliveryTests {
+    func invitation(_ topic: String, key: String? = nil, transactional: Bool = false, recipients: [SendNotification.Recipient]) -> SendNotification {
+        SendNotification(idempotencyKey: key, category: "meeting.invitation", transactional: transactional,
+                         templateKey: "meeting.invitation",
+                         data: ["topic": .string(topic), "organizerName": .string("张经理"), "startLocal": .string("2026-12-01 14:00"),
+                                "endLocal": .string("2026-12-01 15:10"), "timeZone": .string("Asia/Shanghai"),
+                                "joinLinks": .array([.object(["platform": .string("Zoom"), "url": .string("https://zoom.example/j/1"),
+                                                              "recommended": .bool(true)])])],
+                         recipients: recipients)
+    }
+
+    @Test("each recipient gets one mail in their language, and a repeated request sends nothing more")
+    func deliversOnce() async throws {
+        let harness = try await NotificationHarness(smtpURL: try TestStack.environment("SMTP_URL"))
+        defer { Task { await harness.stop() } }
+        try await harness.start()
+        let maildir = try TestStack.environment("CONVENE_MAILDIR")
+        let topic = "规划会-\(UUID().uuidString.prefix(8))"
+        let request = invitation(topic, key: "invite-\(topic)", recipients: [
+            .init(email: "li@example.com", name: "李总监", locale: "zh-CN"), .init(email: "ann@example.com", name: "Ann", locale: "en-GB"),
+        ])
+        try await harness.send(request)
+        try await harness.send(request)  // same idempotency key, another message id
+        let id = UUID()
+        try await harness.send(request, id: id)
+        try await harness.send(request, id: id)  // the same message delivered twice
+
+        #expect(try await eventually { try await harness.statuses() == ["li@example.com": "sent", "ann@example.com": "sent"] })
+        #expect(try await eventually { try await harness.mails(in: maildir).count == 2 })
+        try await Task.sleep(for: .milliseconds(500))
+        let sent = try await harness.mails(in: maildir)
+        #expect(sent.count == 2, "one mail per recipient, however often it was asked")
+        #expect(sent.contains { $0.contains("To: =?UTF-8?B?") && $0.contains("<li@example.com>") })
+        let ann = try #require(sent.first { $0.contains("To: Ann <ann@example.com>") })
+        let li = try #require(sent.first { $0.contains("<li@example.com>") })
+        #expect(subject(of: ann) == "Invitation: \(topic) (2026-12-01 14:00)", "en-GB falls back to the English template")
+        #expect(subject(of: li) == "会议邀请：\(topic)（2026-12-01 14:00）")
+        #expect(try await harness.events("notification.delivered") == 2)
+    }
+
+    @Test("an opted-out recipient gets nothing unless the message is transactional; bad addresses are reported")
+    func optOutsAndBadAddresses() async throws {
+        let harness = try await NotificationHarness(smtpURL: try TestStack.environment("SMTP_URL"))
+        defer { Task { await harness.stop() } }
+        _ = try await harness.pool.withConnection {
+            try await $0.query("INSERT INTO preferences (recipient, category, opted_out) VALUES ('out@example.com', 'meeting.invitation', true)")
+        }
+        try await harness.start()
+        let maildir = try TestStack.environment("CONVENE_MAILDIR")
+        let topic = "opt-\(UUID().uuidString.prefix(8))"
+        try await harness.send(invitation(topic, recipients: [.init(email: "out@example.com"), .init(email: "in@example.com"),
+                                                              .init(email: "not an address")]))
+        #expect(try await eventually { try await harness.statuses() == ["out@example.com": "skipped", "in@example.com": "sent", "not an address": "failed"] })
+        #expect(try await harness.mails(in: maildir).count == 1)
+        #expect(try await harness.events("notification.failed") == 2)
+
+        let receipt = "receipt-\(UUID().uuidString.prefix(8))"
+        try await harness.send(invitation(receipt, transactional: true, recipients: [.init(email: "out@example.com")]))
+        #expect(try await eventually { try await harness.mails(in: maildir).count == 2 }, "transactional messages ignore opt-outs")
+    }
+
+    @Test("a mail server that is down at first receives the mail once it is back")
+    func smtpComesBack() async throws {
+        let port = 36_000 + Int.random(in: 100...899)
+        let maildir = "/tmp/convene-smtp-late-\(UUID().uuidString)"
+        defer {
+            try? FileManager.default.removeItem(atPath: maildir)
+            try? FileManager.default.removeItem(atPath: maildir + ".log")
+        }
+        for folder in ["tmp", "new", "cur"] {
+            try FileManager.default.createDirectory(atPath: "\(maildir)/\(folder)", withIntermediateDirectories: true)
+        }
+        let harness = try await NotificationHarness(smtpURL: "smtp://127.0.0.1:\(port)",
+                                                    retryDelays: [.milliseconds(500), .seconds(1), .seconds(2)])
+        defer { Task { await harness.stop() } }
+        try await harness.start()
+        let topic = "late-\(UUID().uuidString.prefix(8))"
+        try await harness.send(invitation(topic, recipients: [.init(email: "late@example.com")]))
+        #expect(try await eventually { try await harness.statuses()["late@example.com"] == "queued" }, "the first attempt failed and waits")
+
+        let server = try ChildProcess(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)",
+                                       "-c", "aiosmtpd.handlers.Mailbox", maildir],
+                                      environment: ["PATH": "/usr/bin:/bin"], output: maildir + ".log")
+        defer { server.signal(SIGTERM); Task { _ = await server.wait(timeout: .seconds(5)) } }
+        #expect(try await eventually(timeout: .seconds(15)) { try await harness.mails(in: maildir).count == 1 })
+        #expect(try await harness.statuses()["late@example.com"] == "sent")
+        let attempts = try await harness.pool.withConnection { try await $0.query("SELECT attempts FROM deliveries") }.first!.int("attempts")
+        #expect(attempts >= 2)
+    }
+}
