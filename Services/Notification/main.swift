@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import Persistence
 import ServiceKit
 
 await ServiceMain.run(
@@ -16,8 +17,10 @@ await ServiceMain.run(
             let smtp = SMTPClient(url: settings.smtpURL, username: settings.smtpUsername, password: settings.smtpPassword,
                                   requireTLS: settings.smtpRequireTLS, logger: context.logger)
             let service = context.configuration.service.queue
+            let intents = PGPool(.init(url: context.configuration.databaseURL, schema: context.configuration.schema, size: 2,
+                                       applicationName: "notification-intents"), logger: context.logger)
             return [AcceptNotification(service: service, templates: templates),
-                    DeliverEmail(service: service, templates: templates, settings: settings, smtp: smtp)]
+                    DeliverEmail(service: service, intents: intents, templates: templates, settings: settings, smtp: smtp)]
         } catch {
             ServiceMain.fail("notification: \(error)")
         }

@@ -27,9 +27,6 @@ extension MessageHandler {
 /// outbox (messages it emits are caused by, and correlated with, the one it handles).
 public struct HandlerContext: Sendable {
     public let transaction: Transaction
-    /// For what must commit before the handler's own transaction does, such as recording the
-    /// intent to send before sending.
-    public let pool: PGPool
     public let logger: Logger
     public let service: String
     public let message: IncomingMessage
@@ -190,7 +187,7 @@ public final class Dispatcher: Sendable {
     /// Runs the handler for a message whose inbox row was just recorded.
     private func run(_ message: IncomingMessage, handler: AnyHandler, in tx: Transaction, logger: Logger) async throws -> Outcome {
         let header = message.header
-        let context = HandlerContext(transaction: tx, pool: pool, logger: logger, service: service, message: message)
+        let context = HandlerContext(transaction: tx, logger: logger, service: service, message: message)
         let reply = try await handler.handle(message, context)
         if message.delivery.properties.replyTo != nil {
             try await tx.query("UPDATE inbox SET response = $3 WHERE consumer = $1 AND message_id = $2",

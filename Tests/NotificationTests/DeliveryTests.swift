@@ -13,6 +13,7 @@ import TestSupport
 final class NotificationHarness: Sendable {
     let name = TestStack.uniqueName()
     let pool: PGPool
+    let intents: PGPool
     let publisher: Publisher
     let consumer: MessageConsumer
     let relay: OutboxRelay
@@ -27,9 +28,11 @@ final class NotificationHarness: Sendable {
         let settings = try NotificationSettings(["SMTP_URL": smtpURL, "MAIL_FROM": "noreply@convene.test"], retries: retryDelays.count)
         let templates = try TemplateLibrary(directory: Self.root + "/Services/Notification/Templates")
         let smtp = SMTPClient(url: smtpURL, timeout: .seconds(5), connectTimeout: .seconds(1))
+        intents = PGPool(.init(url: pool.configuration.url, schema: pool.schema, size: 2, applicationName: "test-intents"),
+                         logger: TestStack.logger)
         let dispatcher = Dispatcher(service: name, pool: pool, publisher: publisher, handlers: [
             AcceptNotification(service: name, templates: templates),
-            DeliverEmail(service: name, templates: templates, settings: settings, smtp: smtp),
+            DeliverEmail(service: name, intents: intents, templates: templates, settings: settings, smtp: smtp),
         ], logger: TestStack.logger)
         consumer = MessageConsumer(
             .init(service: name, amqp: try TestStack.amqp(name: name), topology: topology, retryDelays: retryDelays),
@@ -72,6 +75,7 @@ final class NotificationHarness: Sendable {
         consumer.stop()
         for task in tasks.withLock({ $0 }) { task.cancel(); _ = await task.result }
         await publisher.shutdown(grace: .seconds(1))
+        await intents.close()
         await pool.close()
     }
 }
@@ -161,6 +165,20 @@ struct DeliveryTests {
         let receipt = "receipt-\(UUID().uuidString.prefix(8))"
         try await harness.send(invitation(receipt, transactional: true, recipients: [.init(email: "out@example.com")]))
         #expect(try await eventually { try await harness.mails(in: maildir).count == 2 }, "transactional messages ignore opt-outs")
+    }
+
+    @Test("more deliveries at once than database connections all go out (no handler waits on another's connection)")
+    func manyAtOnce() async throws {
+        // The harness pool has 4 connections; the consumer runs 8 handlers at once.
+        let harness = try await NotificationHarness(smtpURL: try TestStack.environment("SMTP_URL"))
+        defer { Task { await harness.stop() } }
+        try await harness.start()
+        let recipients = (0..<24).map { SendNotification.Recipient(email: "guest\($0)@example.com", locale: "en") }
+        try await harness.send(invitation("crowd-\(UUID().uuidString.prefix(8))", recipients: recipients))
+        #expect(try await eventually(timeout: .seconds(20)) {
+            try await harness.statuses().values.filter { $0 == "sent" }.count == 24
+        })
+        #expect(try await harness.mails(in: try TestStack.environment("CONVENE_MAILDIR")).count == 24)
     }
 
     @Test("a mail server that is down at first receives the mail once it is back")

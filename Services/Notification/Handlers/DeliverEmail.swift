@@ -9,8 +9,13 @@ import Persistence
 /// mail goes out, then the outcome is recorded with its event in the handler's transaction.
 /// A redelivered command finds the delivery no longer `queued` and sends nothing; a crash
 /// between sending and recording leaves it `sending`, never sent twice.
+///
+/// The intent commits through `intents`, a small pool of its own: taking a second connection
+/// from the pool that holds the handler's transaction could deadlock once every connection of
+/// that pool belongs to a handler waiting for another.
 struct DeliverEmail: MessageHandler {
     let service: String
+    let intents: PGPool
     let templates: TemplateLibrary
     let settings: NotificationSettings
     let smtp: SMTPClient
@@ -20,7 +25,7 @@ struct DeliverEmail: MessageHandler {
     var batchable: Bool { false }
 
     func handle(_ message: Envelope<DeliverNotification>, context: HandlerContext) async throws -> Empty {
-        guard let delivery = try await store.claim(message.data.deliveryId, pool: context.pool) else {
+        guard let delivery = try await store.claim(message.data.deliveryId, pool: intents) else {
             let status = try await store.status(message.data.deliveryId, in: context.transaction)
             context.logger.info("delivery not queued; nothing to send", metadata: ["status": "\(status ?? "missing")"])
             return Empty()
@@ -52,7 +57,7 @@ struct DeliverEmail: MessageHandler {
             let permanent = (error as? SMTPError)?.isPermanent ?? (error is TemplateLibrary.Missing)
             let reason = "\(error)"
             if !permanent && context.message.retryCount < settings.retries {
-                try await store.requeue(delivery.id, error: reason, pool: context.pool)
+                try await store.requeue(delivery.id, error: reason, pool: intents)
                 throw ConveneError(code: "notification.smtp_unavailable", message: reason, retryable: true)
             }
             try await store.finish(delivery.id, status: "failed", error: reason, answer: nil, in: tx)
