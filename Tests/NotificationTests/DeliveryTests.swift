@@ -205,7 +205,8 @@ struct DeliveryTests {
                                       environment: ["PATH": "/usr/bin:/bin"], output: maildir + ".log")
         defer { server.signal(SIGTERM); Task { _ = await server.wait(timeout: .seconds(5)) } }
         #expect(try await eventually(timeout: .seconds(15)) { try await harness.mails(in: maildir).count == 1 })
-        #expect(try await harness.statuses()["late@example.com"] == "sent")
+        // The mail is in the box before the outcome commits: wait for the record too.
+        #expect(try await eventually { try await harness.statuses()["late@example.com"] == "sent" })
         let attempts = try await harness.pool.withConnection { try await $0.query("SELECT attempts FROM deliveries") }.first!.int("attempts")
         #expect(attempts >= 2)
     }
