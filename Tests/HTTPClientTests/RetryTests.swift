@@ -38,8 +38,10 @@ struct RetryTests {
     func deadlineStopsRetrying() async throws {
         let port = try TestSockets.closedPort()
         let client = CurlHTTPClient()
+        // A deadline far above one attempt's cost, so a loaded machine (CI builds and tests at
+        // once) still fits several attempts; the bound that matters is that it stops near it.
         let policy = RetryPolicy(maxAttempts: 1000, initialDelay: .milliseconds(100), maxDelay: .milliseconds(100),
-                                 jitter: 0, overallTimeout: .milliseconds(500))
+                                 jitter: 0, overallTimeout: .seconds(2))
         var attempts = 0
         let start = ContinuousClock.now
         await #expect(throws: HTTPClientError.self) {
@@ -50,8 +52,9 @@ struct RetryTests {
             }
         }
         let elapsed = secondsSince(start)
-        #expect(attempts >= 2 && attempts <= 6, "made \(attempts) attempts")
-        #expect(elapsed < 1.5, "took \(elapsed) s")
+        #expect(attempts >= 2 && attempts <= 21, "made \(attempts) attempts")
+        #expect(elapsed < 4, "took \(elapsed) s")
+        #expect(attempts < 1000, "the deadline, not maxAttempts, ended it")
     }
 
     @Test("a permanent failure is not retried")
