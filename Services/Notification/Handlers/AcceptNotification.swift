@@ -47,18 +47,19 @@ struct AcceptNotification: MessageHandler {
             for channel in request.channels {
                 let id = UUID()
                 let address = recipient.email ?? ""
-                let reason: String?
-                if !Mailbox.isValid(address) {
-                    reason = "invalid email address"
-                } else if optedOut.contains(address) || recipient.accountId.map(optedOut.contains) == true {
-                    reason = "recipient opted out of \(request.category)"
-                } else {
-                    reason = nil
-                }
-                try await store.insertDelivery(
+                // (status, reason): queued to send, or settled now with the reason reported.
+                let (status, reason): (String, String?) =
+                    if !Mailbox.isValid(address) {
+                        ("failed", "invalid email address")
+                    } else if optedOut.contains(address) || recipient.accountId.map(optedOut.contains) == true {
+                        ("skipped", "recipient opted out of \(request.category)")
+                    } else {
+                        ("queued", nil)
+                    }
+                // A recipient listed twice gets one delivery.
+                guard try await store.insertDelivery(
                     id: id, notification: notification, channel: channel, recipient: address, name: recipient.name,
-                    locale: recipient.locale, status: reason == nil ? "queued" : (reason!.hasPrefix("recipient opted") ? "skipped" : "failed"),
-                    error: reason, in: tx)
+                    locale: recipient.locale, status: status, error: reason, in: tx) else { continue }
                 if let reason {
                     try await context.publish(NotificationFailed(
                         deliveryId: id.uuidString.lowercased(), channel: channel, recipient: address,

@@ -29,13 +29,14 @@ struct DeliveryStore: Sendable {
         return inserted.affectedRows == 1 ? id : nil
     }
 
+    /// Returns false when the recipient already has a delivery on that channel.
     func insertDelivery(id: UUID, notification: UUID, channel: String, recipient: String, name: String?, locale: String?,
-                        status: String, error: String?, in tx: Transaction) async throws {
+                        status: String, error: String?, in tx: Transaction) async throws -> Bool {
         try await tx.query("""
             INSERT INTO deliveries (id, notification_id, channel, recipient, recipient_name, locale, status, last_error)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (notification_id, channel, recipient) DO NOTHING
-            """, [id, notification, channel, recipient, name, locale, status, error])
+            """, [id, notification, channel, recipient, name, locale, status, error]).affectedRows == 1
     }
 
     func optedOut(_ recipients: [String], category: String, in tx: Transaction) async throws -> Set<String> {
