@@ -115,12 +115,7 @@ final class Harness: Sendable {
 
     /// Polls until `condition` holds or `timeout` passes.
     func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
+        try await TestSupport.eventually(timeout: timeout, condition)
     }
 
     /// A second consumer on the same queue and database (the first one was stopped).

@@ -96,14 +96,6 @@ func subject(of mail: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
 
 @Suite("Email deliveries through the real broker, database and SMTP server")
 struct DeliveryTests {

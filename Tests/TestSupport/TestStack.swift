@@ -97,3 +97,13 @@ public final class QueueProbe: Sendable {
         task.cancel()
     }
 }
+
+/// Polls until `condition` holds or `timeout` passes; returns whether it held.
+public func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
