@@ -36,12 +36,6 @@ extension ConveneError {
     public static func unavailable(_ message: String) -> ConveneError {
         ConveneError(code: "convene.unavailable", message: message, retryable: true)
     }
-    public static func invalidMessage(_ message: String) -> ConveneError {
-        ConveneError(code: "convene.invalid_message", message: message)
-    }
-    public static func notFound(_ message: String) -> ConveneError {
-        ConveneError(code: "convene.not_found", message: message)
-    }
 }
 
 /// The answer to a request sent with `reply_to`: `{"ok": true, "data": …}` or

@@ -29,9 +29,11 @@ public struct DeadLetter: Error, Sendable, CustomStringConvertible {
 /// Consumes a service's work queue with a bounded number of concurrent handlers.
 ///
 /// A message is acknowledged only after `process` returns (for Convene's handlers: after their
-/// transaction committed). Messages that arrive together may be handed to `processBatch` in
-/// groups of up to `batchSize`, sharing one transaction; if a batch fails, its messages are
-/// processed one by one, so a batch never changes what happens to any single message. A message that cannot be decoded, or that `process` rejects with
+/// transaction committed). Messages that piled up while every handler was busy are handed to
+/// `processBatch` in groups of up to `batchSize`, sharing one transaction; if a batch fails, its
+/// messages are processed one by one, so a batch never changes what happens to any one message.
+///
+/// A message that cannot be decoded, or that `process` rejects with
 /// `DeadLetter` or a non-retryable `ConveneError`, is published to `<service>.dead` with an
 /// `x-error` header and then acknowledged. Any other error retries the message through the
 /// retry queues (`retryDelays`, e.g. 1 s, 10 s, 60 s) and dead-letters it after the last one.

@@ -183,7 +183,10 @@ final class PublisherLoop: @unchecked Sendable {
     private var pollTimeout: Int32 {
         var timeout = Int64(configuration.amqp.heartbeat) * 1000 / 2
         if timeout <= 0 { timeout = 1000 }
-        if let first = inFlight.dropFirst(inFlightHead).first?.request.deadline ?? pending.dropFirst(pendingHead).first?.deadline {
+        // The nearest deadline of a request still waiting: one that already timed out keeps its
+        // slot until its ack, and counting it would turn this wait into a 1 ms spin.
+        let waiting = inFlight[inFlightHead...].first { $0.tag != 0 && !$0.request.isDone }?.request
+        if let first = waiting?.deadline ?? pending[pendingHead...].first?.deadline {
             timeout = min(timeout, max(1, (first - ContinuousClock.now).inMilliseconds))
         }
         return Int32(timeout)

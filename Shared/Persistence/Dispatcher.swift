@@ -80,11 +80,11 @@ public final class Dispatcher: Sendable {
 
     /// The `MessageConsumer` processor for one message.
     public func process(_ message: IncomingMessage) async throws {
-        let handler = try route(message)
         let logger = logger(for: message)
         let replyTo = message.delivery.properties.replyTo
         let outcome: Outcome
         do {
+            let handler = try route(message)
             outcome = try await pool.withTransaction { tx in
                 try await apply(message, handler: handler, in: tx, logger: logger)
             }

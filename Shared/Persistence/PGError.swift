@@ -23,9 +23,6 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     /// Class 08: the connection is gone; the pool drops it rather than reusing it.
     public var isConnectionError: Bool { sqlState.hasPrefix("08") || sqlState == "57P01" }
     public var isUniqueViolation: Bool { sqlState == "23505" }
-    public var isExclusionViolation: Bool { sqlState == "23P01" }
-    /// Serialization failures and deadlocks: the transaction may succeed if run again.
-    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" || isConnectionError }
 
     static func decoding(_ column: String, _ problem: String) -> PGError {
         PGError(sqlState: "22000", message: "column \(column) \(problem)")

@@ -45,7 +45,7 @@ struct BrokerRestartTests {
 
         let keys = confirmed.withLock { $0 }
         #expect(keys.count > total / 2, "publishing resumed after the restart (\(keys.count) of \(total) confirmed)")
-        let allConsumed = try await harness.eventually(timeout: .seconds(60)) {
+        let allConsumed = try await eventually(timeout: .seconds(60)) {
             let done = try await harness.pool.withConnection {
                 try await $0.query("SELECT count(DISTINCT key) AS n FROM effects WHERE key = ANY($1::text[])",
                                    [PGTextArray(keys).pgValue])

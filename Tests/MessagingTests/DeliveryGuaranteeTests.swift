@@ -21,7 +21,7 @@ struct DeliveryGuaranteeTests {
         #expect(try await harness.effects(key) == 0, "nothing is published without a relay")
         // A relay started later (a restarted process, another instance) finds and publishes it.
         harness.startRelay()
-        #expect(try await harness.eventually { try await harness.effects(key) == 1 })
+        #expect(try await eventually { try await harness.effects(key) == 1 })
         let published = try await harness.pool.withConnection {
             try await $0.query("SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL")
         }.first!.int("n")
@@ -49,7 +49,7 @@ struct DeliveryGuaranteeTests {
             try await tx.outbox(Envelope(type: "\(harness.name).record", source: "test", data: Note(key: marker)),
                                 exchange: Exchange.commands)
         }
-        #expect(try await harness.eventually { try await harness.effects(marker) == 1 })
+        #expect(try await eventually { try await harness.effects(marker) == 1 })
         #expect(try await harness.effects(key) == 0)
         let rows = try await harness.pool.withConnection { try await $0.query("SELECT count(*) AS n FROM outbox") }.first!.int("n")
         #expect(rows == 1)
@@ -66,9 +66,9 @@ struct DeliveryGuaranteeTests {
         try await harness.send("record", Note(key: key), id: id)
         let marker = TestStack.uniqueName("marker")
         try await harness.send("record", Note(key: marker))
-        #expect(try await harness.eventually { try await harness.effects(marker) == 1 })
+        #expect(try await eventually { try await harness.effects(marker) == 1 })
         // Both copies were consumed (the queue is empty) and the inbox holds the id once.
-        #expect(try await harness.eventually {
+        #expect(try await eventually {
             try await harness.pool.withConnection {
                 try await $0.query("SELECT count(*) AS n FROM inbox WHERE message_id = $1", [.text(id.uuidString.lowercased())])
             }.first!.int("n") == 1
@@ -91,7 +91,7 @@ struct DeliveryGuaranteeTests {
         let key = TestStack.uniqueName("after-poison")
         try await harness.send("record", Note(key: key))
 
-        #expect(try await harness.eventually { try await harness.effects(key) == 1 })
+        #expect(try await eventually { try await harness.effects(key) == 1 })
         let letters = await dead.wait(for: 3)
         try #require(letters.count == 3)
         let reasons = letters.compactMap { $0.properties.headers[Header.error]?.stringValue }
@@ -109,7 +109,7 @@ struct DeliveryGuaranteeTests {
         try await harness.startConsuming()
         let key = TestStack.uniqueName("flaky")
         try await harness.send("record", Note(key: key))
-        #expect(try await harness.eventually { try await harness.effects(key) == 1 })
+        #expect(try await eventually { try await harness.effects(key) == 1 })
         try await Task.sleep(for: .milliseconds(800))
         #expect(try await harness.effects(key) == 1, "rolled-back attempts left nothing behind")
     }
@@ -171,7 +171,7 @@ struct BatchTests {
         for result in await harness.publisher.publish(messages) { try result.get() }
         let second = try await Harness.restartConsumer(of: harness)
 
-        #expect(try await harness.eventually { try await harness.effects("\(prefix)-59") == 1 })
+        #expect(try await eventually { try await harness.effects("\(prefix)-59") == 1 })
         let letters = await dead.wait(for: 1)
         #expect(letters.count == 1)
         #expect(letters.first?.properties.headers[Header.error]?.stringValue?.contains("Refused") == true)
@@ -199,7 +199,7 @@ struct BatchTests {
             try await tx.outbox(keys.map { Envelope(type: "\(harness.name).record", source: "test", correlationId: nil, data: Note(key: $0)) },
                                 exchange: Exchange.commands)
         }
-        #expect(try await harness.eventually {
+        #expect(try await eventually {
             try await harness.pool.withConnection {
                 try await $0.query("SELECT count(DISTINCT key) AS n FROM effects WHERE key = ANY($1::text[])", [PGTextArray(keys).pgValue])
             }.first!.int("n") == keys.count

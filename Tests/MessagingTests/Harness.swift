@@ -113,11 +113,6 @@ final class Harness: Sendable {
             .first!.int("n")
     }
 
-    /// Polls until `condition` holds or `timeout` passes.
-    func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        try await TestSupport.eventually(timeout: timeout, condition)
-    }
-
     /// A second consumer on the same queue and database (the first one was stopped).
     static func restartConsumer(of harness: Harness) async throws -> MessageConsumerHandle {
         let consumer = MessageConsumer(

@@ -28,6 +28,12 @@ struct RequestReplyTests {
         let refused = try await client.request("\(harness.name).echo", Note(key: ""), as: Note.self, timeout: .seconds(5))
         #expect(refused.ok == false)
         #expect(refused.error?.code == "test.empty_key")
+
+        // A command the service does not know is answered at once, not left to time out.
+        let started = ContinuousClock.now
+        let unknown = try await client.request("\(harness.name).no_such_command", Note(key: "x"), as: Note.self, timeout: .seconds(5))
+        #expect(unknown.error?.code == "convene.unknown_type")
+        #expect(ContinuousClock.now - started < .seconds(3))
     }
 
     @Test("a request to a service that is down fails with a timeout within its deadline")
