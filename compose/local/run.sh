@@ -251,6 +251,7 @@ cat >&2 <<EOF
     broker UI    $RABBITMQ_MANAGEMENT_URL   (guest / guest)
     database     compose/local/stack.sh psql run
     mail sink    $CONVENE_MAILDIR
+    contracts    $CONTRACTS_URL   (DingTalk/WeCom robots, webhook receiver: compose/local/contracts/README.md)
   Ctrl-C to stop.
 
 EOF

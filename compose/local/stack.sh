@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # stack.sh — the docker-less local stack: a private RabbitMQ node, a private
-# PostgreSQL 15 cluster and an SMTP sink, all on loopback, all living under
-# <repo>/.local/<profile>/ (git-ignored).
+# PostgreSQL 15 cluster, an SMTP sink and the contract server (stand-ins for
+# DingTalk's and WeCom's robots and a webhook receiver, compose/local/contracts),
+# all on loopback, all living under <repo>/.local/<profile>/ (git-ignored).
 #
 #   stack.sh up|down|env|status|psql|clean PROFILE
 #   stack.sh broker-stop|broker-start PROFILE
@@ -21,7 +22,7 @@ trap_err
 usage() {
     cat >&2 <<'EOF'
 usage: stack.sh COMMAND PROFILE        PROFILE = run | test
-  up            install missing packages, start RabbitMQ, PostgreSQL and the SMTP sink
+  up            install missing packages, start RabbitMQ, PostgreSQL, the SMTP sink and the contract server
                 (reuses whatever is already running), write .local/PROFILE/env
   down          stop what `up` started (data is kept)
   env           print the path of the env file (source it)
@@ -49,8 +50,8 @@ ROOT="$CONVENE_ROOT"       # from lib.sh: derived from this script's location
 case "$PROFILE" in
     # The Erlang distribution port is the AMQP port + 20000; the CLI tools get
     # their own range right above it (see RABBITMQ_CTL_DIST_PORT_MIN below).
-    run)  AMQP_PORT=35672 DIST_PORT=55672 MGMT_PORT=35673 PG_PORT=35432 SMTP_PORT=35025 ;;
-    test) AMQP_PORT=36672 DIST_PORT=56672 MGMT_PORT=36673 PG_PORT=36432 SMTP_PORT=36025 ;;
+    run)  AMQP_PORT=35672 DIST_PORT=55672 MGMT_PORT=35673 PG_PORT=35432 SMTP_PORT=35025 CONTRACTS_PORT=35081 ;;
+    test) AMQP_PORT=36672 DIST_PORT=56672 MGMT_PORT=36673 PG_PORT=36432 SMTP_PORT=36025 CONTRACTS_PORT=36081 ;;
     *) echo "stack.sh: unknown profile '$PROFILE' (expected run or test)" >&2; usage ;;
 esac
 
@@ -70,6 +71,13 @@ SMTP_DIR="$DIR/smtp"
 SMTP_PID_FILE="$SMTP_DIR/aiosmtpd.pid"
 MAIL_DIR="$DIR/mail"
 SMTP_PYTHON=/usr/bin/python3            # Debian's python: the one that sees python3-aiosmtpd (not a pyenv shim)
+
+# The contract server: standard library only, so Debian's python3 runs it as is.
+CONTRACTS_DIR="$DIR/contracts"          # its pid file, log and state (robots, endpoints, received messages)
+CONTRACTS_PID_FILE="$CONTRACTS_DIR/server.pid"
+CONTRACTS_LOG="$CONTRACTS_DIR/server.log"
+CONTRACTS_SERVER="$ROOT/compose/local/contracts/server.py"
+CONTRACTS_PYTHON=/usr/bin/python3
 
 # Role == schema name, one per service (see compose/postgres/create-schemas.sh).
 DB_ROLES=(gateway registration payment scheduling platform_bridge notification archive)
@@ -469,6 +477,49 @@ smtp_stop() {
 }
 
 # ---------------------------------------------------------------------------
+# Contract server (compose/local/contracts: provider stand-ins on one port)
+# ---------------------------------------------------------------------------
+
+contracts_alive() { pid_matches "$(read_pid "$CONTRACTS_PID_FILE")" "--port $CONTRACTS_PORT --state-dir $CONTRACTS_DIR"; }
+
+contracts_start() {
+    if contracts_alive; then
+        log "contracts: server already running (pid $(read_pid "$CONTRACTS_PID_FILE"))"
+        return 0
+    fi
+    port_in_use "$CONTRACTS_PORT" && die "contracts: port $CONTRACTS_PORT on 127.0.0.1 is taken by another process"
+    [[ -x "$CONTRACTS_PYTHON" ]] || die "contracts: $CONTRACTS_PYTHON is missing (apt-get install python3)"
+    mkdir -p "$CONTRACTS_DIR"
+    chmod 700 "$CONTRACTS_DIR"          # its state holds robot secrets
+    # Started like the SMTP sink: own session, pid written by the sh that execs python.
+    # shellcheck disable=SC2016
+    setsid sh -c 'echo $$ >"$0"; exec "$@"' "$CONTRACTS_PID_FILE" \
+        env PYTHONDONTWRITEBYTECODE=1 "$CONTRACTS_PYTHON" "$CONTRACTS_SERVER" --host 127.0.0.1 --port "$CONTRACTS_PORT" --state-dir "$CONTRACTS_DIR" \
+        </dev/null >>"$CONTRACTS_LOG" 2>&1 9>&- &
+    local deadline=$(( SECONDS + 15 ))
+    until port_in_use "$CONTRACTS_PORT"; do
+        if (( SECONDS >= deadline )) || ! pid_running $!; then
+            tail -n 20 "$CONTRACTS_LOG" >&2 || true
+            die "contracts: server did not start; log: $CONTRACTS_LOG"
+        fi
+        sleep 0.2
+    done
+    log "contracts: server listening on http://127.0.0.1:$CONTRACTS_PORT, log $CONTRACTS_LOG"
+}
+
+contracts_stop() {
+    local t0; t0=$(now_ms)
+    if ! contracts_alive; then
+        log "contracts: not running"
+        rm -f "$CONTRACTS_PID_FILE"
+        return 0
+    fi
+    terminate_pid "$(read_pid "$CONTRACTS_PID_FILE")" 10
+    rm -f "$CONTRACTS_PID_FILE"
+    log "contracts: stopped ($(since "$t0"))"
+}
+
+# ---------------------------------------------------------------------------
 # Passwords and the env file
 # ---------------------------------------------------------------------------
 
@@ -505,7 +556,10 @@ write_env_file() {
         done
         printf 'export %s=%s\n' \
             SMTP_URL "$(shquote "smtp://127.0.0.1:$SMTP_PORT")" \
-            CONVENE_MAILDIR "$(shquote "$MAIL_DIR")"
+            CONVENE_MAILDIR "$(shquote "$MAIL_DIR")" \
+            CONTRACTS_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
+            DINGTALK_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/robot/send")" \
+            WECOM_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/cgi-bin/webhook/send")"
     } >"$tmp"
     chmod 600 "$tmp"     # it holds the passwords
     mv -f "$tmp" "$ENV_FILE"
@@ -521,10 +575,11 @@ cmd_up() {
     take_lock
     pg_paths
     ensure_passwords
-    # RabbitMQ boots in ~5–8 s; set PostgreSQL and the SMTP sink up meanwhile.
+    # RabbitMQ boots in ~5–8 s; set PostgreSQL, the SMTP sink and the contract server up meanwhile.
     rmq_launch
     pg_start
     smtp_start
+    contracts_start
     rmq_wait_ready
     write_env_file
     log "up in $(since "$t0"); environment: $ENV_FILE"
@@ -538,6 +593,7 @@ cmd_down() {
     # plugin's statistics shutdown); stop the others meanwhile.
     rmq_stop & rmq_job=$!
     smtp_stop
+    contracts_stop
     pg_stop
     wait "$rmq_job" || die "rabbitmq: stopping node $RMQ_NODE failed"
     epmd_stop_if_unused
@@ -553,6 +609,8 @@ cmd_status() {
     else echo "postgres  stopped"; rc=3; fi
     if smtp_alive; then echo "smtp      running  127.0.0.1:$SMTP_PORT, maildir $MAIL_DIR"
     else echo "smtp      stopped"; rc=3; fi
+    if contracts_alive; then echo "contracts running  http://127.0.0.1:$CONTRACTS_PORT (dingtalk robot, wecom robot, webhook receiver), log $CONTRACTS_LOG"
+    else echo "contracts stopped"; rc=3; fi
     exit "$rc"       # 3 = something is not running (like an init script's status)
 }
 

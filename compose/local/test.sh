@@ -59,6 +59,14 @@ fi
 # shellcheck disable=SC1090,SC1091  # written by stack.sh up
 . "$ROOT/.local/test/env"
 
+# The contract server's own tests first (a few seconds, no build): the Swift tests
+# rely on its checks (signatures, rate limits, answer shapes) being right.
+t0=$(now_ms)
+log "contract server tests: /usr/bin/python3 -m unittest discover -s compose/local/contracts"
+PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m unittest discover -q -s "$ROOT/compose/local/contracts" \
+    || die "contract server tests failed (compose/local/contracts/test_contracts.py)"
+log "contract server tests: ok ($(since "$t0"))"
+
 t0=$(now_ms)
 log "building executables and tests"
 "$SWIFT" build --build-tests
