@@ -66,6 +66,7 @@ let package = Package(
             name: "Persistence",
             dependencies: [
                 "CLibPQ", "Contracts", "Messaging", "ThreadExecutor",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,6 +79,8 @@ let package = Package(
             path: "Shared/HTTPClient", swiftSettings: swiftSettings
         ),
         .target(name: "ThreadExecutor", path: "Shared/ThreadExecutor", swiftSettings: swiftSettings),
+        .target(name: "Secrets", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                path: "Shared/Secrets", swiftSettings: swiftSettings),
         .target(
             name: "ServiceKit",
             dependencies: [
@@ -104,9 +107,9 @@ let package = Package(
         service("scheduling", path: "Scheduling"),
         service("platform-bridge", path: "PlatformBridge"),
         service("notification", path: "Notification", extra: [
-            "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+            "HTTPClient", "Secrets", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Mustache", package: "swift-mustache"),
-        ], resources: [.copy("Templates")]),
+        ], resources: [.copy("Templates"), .copy("Rules")]),
         service("archive", path: "Archive"),
 
         .executableTarget(
@@ -125,7 +128,8 @@ let package = Package(
         ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
-        .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],
                     swiftSettings: swiftSettings),

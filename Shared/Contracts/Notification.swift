@@ -3,17 +3,22 @@
 public struct SendNotification: MessagePayload, Equatable {
     public static let messageType = "notification.send"
 
+    /// Who to tell. Email needs `email`; the in-app inbox needs `accountId`; the robot channels
+    /// need `robot` (the id of a robot the organization registered).
     public struct Recipient: Codable, Sendable, Equatable {
         public var accountId: String?
         public var email: String?
         public var name: String?
         /// BCP 47, e.g. `zh-CN`; the template falls back to its language, then to English.
         public var locale: String?
-        public init(accountId: String? = nil, email: String? = nil, name: String? = nil, locale: String? = nil) {
+        public var robot: String?
+        public init(accountId: String? = nil, email: String? = nil, name: String? = nil, locale: String? = nil,
+                    robot: String? = nil) {
             self.accountId = accountId
             self.email = email
             self.name = name
             self.locale = locale
+            self.robot = robot
         }
     }
 
@@ -28,11 +33,16 @@ public struct SendNotification: MessagePayload, Equatable {
     public var templateKey: String
     public var data: [String: JSONValue]
     public var recipients: [Recipient]
-    /// `email` today.
+    /// Among `email`, `inbox`, `dingtalk`, `wecom`.
     public var channels: [String]
+    /// The locale for recipients that have none.
+    public var locale: String?
+    /// Files for email: a calendar invitation built from `calendar`, or a blob by key.
+    public var attachments: [NotificationAttachment]?
 
     public init(idempotencyKey: String? = nil, category: String, transactional: Bool = false, templateKey: String,
-                data: [String: JSONValue], recipients: [Recipient], channels: [String] = ["email"]) {
+                data: [String: JSONValue], recipients: [Recipient], channels: [String] = ["email"],
+                locale: String? = nil, attachments: [NotificationAttachment]? = nil) {
         self.idempotencyKey = idempotencyKey
         self.category = category
         self.transactional = transactional
@@ -40,6 +50,88 @@ public struct SendNotification: MessagePayload, Equatable {
         self.data = data
         self.recipients = recipients
         self.channels = channels
+        self.locale = locale
+        self.attachments = attachments
+    }
+}
+
+/// An email attachment: a generated calendar invitation, or a file from the blob store.
+public struct NotificationAttachment: Codable, Sendable, Equatable {
+    public var calendar: CalendarEvent?
+    public var blobKey: String?
+    public var filename: String?
+    public var contentType: String?
+
+    public static func calendar(_ event: CalendarEvent) -> Self { Self(calendar: event) }
+    public static func blob(_ key: String, filename: String, contentType: String) -> Self {
+        Self(blobKey: key, filename: filename, contentType: contentType)
+    }
+
+    public init(calendar: CalendarEvent? = nil, blobKey: String? = nil, filename: String? = nil, contentType: String? = nil) {
+        self.calendar = calendar
+        self.blobKey = blobKey
+        self.filename = filename
+        self.contentType = contentType
+    }
+}
+
+/// A meeting as a calendar invitation (RFC 5545): sent as `invite.ics` and inline.
+public struct CalendarEvent: Codable, Sendable, Equatable {
+    public struct Person: Codable, Sendable, Equatable {
+        public var name: String?
+        public var email: String
+        public init(name: String? = nil, email: String) {
+            self.name = name
+            self.email = email
+        }
+    }
+
+    public struct Attendee: Codable, Sendable, Equatable {
+        public var name: String?
+        public var email: String
+        /// `required`, `optional` or `observer`.
+        public var role: String
+        public init(name: String? = nil, email: String, role: String) {
+            self.name = name
+            self.email = email
+            self.role = role
+        }
+    }
+
+    /// `request` (new or changed) or `cancel`.
+    public var method: String
+    /// Stable for the life of the meeting.
+    public var uid: String
+    /// Grows with every change.
+    public var sequence: Int
+    public var summary: String
+    public var description: String?
+    public var location: String?
+    public var joinUrl: String?
+    public var start: Date
+    public var end: Date
+    /// IANA zone the meeting was entered in; nil writes UTC.
+    public var timeZone: String?
+    public var organizer: Person
+    public var attendees: [Attendee]
+    public var alarmMinutesBefore: Int?
+
+    public init(method: String = "request", uid: String, sequence: Int, summary: String, description: String? = nil,
+                location: String? = nil, joinUrl: String? = nil, start: Date, end: Date, timeZone: String? = nil,
+                organizer: Person, attendees: [Attendee], alarmMinutesBefore: Int? = 15) {
+        self.method = method
+        self.uid = uid
+        self.sequence = sequence
+        self.summary = summary
+        self.description = description
+        self.location = location
+        self.joinUrl = joinUrl
+        self.start = start
+        self.end = end
+        self.timeZone = timeZone
+        self.organizer = organizer
+        self.attendees = attendees
+        self.alarmMinutesBefore = alarmMinutesBefore
     }
 }
 

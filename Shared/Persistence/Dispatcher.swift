@@ -7,7 +7,9 @@ import Messaging
 public protocol MessageHandler: Sendable {
     associatedtype Payload: Codable & Sendable
     associatedtype Response: Codable & Sendable = Empty
-    /// The routing key it serves, e.g. `registration.submit` or `payment.succeeded`.
+    /// The routing key it serves, e.g. `registration.submit` or `payment.succeeded`; or an AMQP
+    /// topic pattern (`registration.#`) for a handler that takes every matching event that no
+    /// handler of the exact type claims.
     var messageType: String { get }
     /// Payload versions it understands.
     var versions: ClosedRange<Int> { get }
@@ -59,6 +61,7 @@ public final class Dispatcher: Sendable {
     private let publisher: Publisher
     private let logger: Logger
     private let handlers: [String: AnyHandler]
+    private let patterns: [(pattern: TopicPattern, handler: AnyHandler)]
 
     public init(service: String, pool: PGPool, publisher: Publisher, handlers: [any MessageHandler], logger: Logger) {
         self.service = service
@@ -66,14 +69,17 @@ public final class Dispatcher: Sendable {
         self.publisher = publisher
         self.logger = logger
         var table: [String: AnyHandler] = [:]
+        var patterns: [(pattern: TopicPattern, handler: AnyHandler)] = []
         for handler in handlers {
             precondition(table[handler.messageType] == nil, "two handlers for \(handler.messageType)")
             table[handler.messageType] = AnyHandler(handler)
+            if let pattern = TopicPattern(handler.messageType) { patterns.append((pattern, AnyHandler(handler))) }
         }
-        self.handlers = table
+        self.handlers = table.filter { TopicPattern($0.key) == nil }
+        self.patterns = patterns
     }
 
-    public var messageTypes: [String] { handlers.keys.sorted() }
+    public var messageTypes: [String] { (Array(handlers.keys) + patterns.map(\.pattern.text)).sorted() }
 
     /// Event types (other services' facts) this dispatcher listens to, for queue bindings.
     public var eventTypes: [String] { messageTypes.filter { !$0.hasPrefix("\(service).") } }
@@ -147,7 +153,7 @@ public final class Dispatcher: Sendable {
 
     private func route(_ message: IncomingMessage) throws -> AnyHandler {
         let header = message.header
-        guard let handler = handlers[header.type] else {
+        guard let handler = handlers[header.type] ?? patterns.first(where: { $0.pattern.matches(header.type) })?.handler else {
             throw DeadLetter("unknown message type \(header.type)", code: "convene.unknown_type")
         }
         guard handler.versions.contains(header.version) else {
@@ -252,6 +258,38 @@ struct AnyHandler: Sendable {
             }
             let response = try await handler.handle(envelope, context: context)
             return try ConveneJSON.encode(Reply<H.Response>.success(response))
+        }
+    }
+}
+
+
+/// An AMQP topic pattern: words separated by dots, `*` standing for one word, `#` for any number.
+public struct TopicPattern: Sendable {
+    public let text: String
+    private let words: [Substring]
+
+    /// nil for a plain routing key.
+    public init?(_ text: String) {
+        let words = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard words.contains(where: { $0 == "*" || $0 == "#" }) else { return nil }
+        self.text = text
+        self.words = words
+    }
+
+    public func matches(_ key: String) -> Bool {
+        Self.match(words[...], key.split(separator: ".", omittingEmptySubsequences: false)[...])
+    }
+
+    private static func match(_ pattern: ArraySlice<Substring>, _ key: ArraySlice<Substring>) -> Bool {
+        guard let first = pattern.first else { return key.isEmpty }
+        switch first {
+        case "#":
+            let rest = pattern.dropFirst()
+            return (key.startIndex...key.endIndex).contains { match(rest, key[$0...]) }
+        case "*":
+            return !key.isEmpty && match(pattern.dropFirst(), key.dropFirst())
+        default:
+            return key.first == first && match(pattern.dropFirst(), key.dropFirst())
         }
     }
 }

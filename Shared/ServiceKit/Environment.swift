@@ -72,7 +72,8 @@ public struct EnvironmentReader {
     }
 
     static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, (Int) -> Duration)] = [("ms", { .milliseconds($0) }), ("s", { .seconds($0) }), ("m", { .seconds($0 * 60) })]
+        let units: [(String, (Int) -> Duration)] = [("ms", { .milliseconds($0) }), ("s", { .seconds($0) }), ("m", { .seconds($0 * 60) }),
+                                                     ("h", { .seconds($0 * 3600) }), ("d", { .seconds($0 * 86_400) })]
         for (suffix, make) in units where text.hasSuffix(suffix) {
             guard let number = Int(text.dropLast(suffix.count)), number >= 0 else { return nil }
             return make(number)

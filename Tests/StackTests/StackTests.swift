@@ -113,8 +113,17 @@ struct StackTests {
         let root = try TestStack.environment("CONVENE_REPO_ROOT")
         let output = "/tmp/convene-compose-test-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let status = await Command.run(["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"], output: output)
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let status = await Command.run(["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"],
+                                       environment: ["PATH": path, "NOTIFICATION_SECRET_KEY": "c2VjcmV0LWtleS1mb3ItY29uZmlnLWNoZWNrLW9ubHk="],
+                                       output: output)
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(status == 0, "docker-compose config: \(text)")
+
+        // Without the key that seals secrets, compose refuses to start and says what is missing.
+        let missing = await Command.run(["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"],
+                                        environment: ["PATH": path], output: output)
+        #expect(missing != 0)
+        #expect(((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("NOTIFICATION_SECRET_KEY"))
     }
 }

@@ -112,6 +112,9 @@ start_service() {
         "BLOB_DIR=$BLOB_DIR"
     )
     [[ "$name" == gateway ]] && env+=("GATEWAY_PORT=$GATEWAY_PORT")
+    # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
+    [[ "$name" == notification ]] && env+=("NOTIFICATION_SECRET_KEY=$NOTIFICATION_SECRET_KEY"
+                                           "WEBHOOK_ALLOW_HTTP=true" "WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8")
 
     setsid env "${env[@]}" "$BIN_DIR/$name" </dev/null >>"$log" 2>&1 &
     pid=$!
@@ -204,7 +207,7 @@ STACK_STARTED=1
 bash "$STACK" up run
 # shellcheck disable=SC1090,SC1091  # written by stack.sh up
 . "$DIR/env"
-HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT)
+HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY)
 for name in "${SERVICES[@]}"; do
     role="${name//-/_}"
     HIDE_FROM_SERVICES+=(-u "${role^^}_DATABASE_URL")

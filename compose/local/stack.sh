@@ -538,6 +538,16 @@ ensure_passwords() {
 
 password_of() { sed -n "s/^${1^^}_DB_PASSWORD=//p" "$PASSWORD_FILE"; }
 
+# The key that seals robot tokens and webhook secrets in the notification schema: made once
+# per stack folder and kept, so what was sealed still opens after a restart.
+notification_secret_key() {
+    local file="$DIR/notification-secret-key"
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && head -c 32 /dev/urandom | base64 >"$file.tmp" && mv -f "$file.tmp" "$file")
+    fi
+    cat "$file"
+}
+
 write_env_file() {
     local tmp="$ENV_FILE.tmp.$$" role
     {
@@ -559,7 +569,8 @@ write_env_file() {
             CONVENE_MAILDIR "$(shquote "$MAIL_DIR")" \
             CONTRACTS_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
             DINGTALK_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/robot/send")" \
-            WECOM_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/cgi-bin/webhook/send")"
+            WECOM_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/cgi-bin/webhook/send")" \
+            NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")"
     } >"$tmp"
     chmod 600 "$tmp"     # it holds the passwords
     mv -f "$tmp" "$ENV_FILE"

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// An iCalendar (RFC 5545) invitation or cancellation for one meeting.
@@ -184,5 +185,45 @@ struct CalendarInvite: Sendable, Equatable {
         }
         lines.append("END:VTIMEZONE")
         return lines
+    }
+}
+
+extension CalendarInvite {
+    /// What is wrong with a requested calendar attachment, if anything.
+    static func problem(in event: CalendarEvent) -> String? {
+        guard ["request", "cancel"].contains(event.method) else { return "calendar method is request or cancel" }
+        guard !event.uid.isEmpty, event.sequence >= 0 else { return "calendar uid is required and sequence is not negative" }
+        guard event.end > event.start else { return "calendar end must be after start" }
+        if let zone = event.timeZone, TimeZone(identifier: zone) == nil { return "unknown time zone \(zone)" }
+        guard Mailbox.isValid(event.organizer.email) else { return "calendar organizer needs an email address" }
+        for attendee in event.attendees {
+            guard Role(contract: attendee.role) != nil else { return "attendee role is required, optional or observer" }
+            guard Mailbox.isValid(attendee.email) else { return "attendee \(attendee.email) is not an email address" }
+        }
+        return nil
+    }
+
+    /// The invitation for a requested calendar attachment (already checked by `problem(in:)`).
+    init(_ event: CalendarEvent, stamp: Date) {
+        self.init(method: event.method == "cancel" ? .cancel : .request, uid: event.uid, sequence: event.sequence,
+                  summary: event.summary, description: event.description, location: event.location,
+                  joinURL: event.joinUrl, start: event.start, end: event.end,
+                  timeZone: event.timeZone.flatMap(TimeZone.init(identifier:)),
+                  organizer: Person(name: event.organizer.name, email: event.organizer.email),
+                  attendees: event.attendees.map {
+                      Attendee(person: Person(name: $0.name, email: $0.email), role: Role(contract: $0.role) ?? .optional)
+                  },
+                  alarmMinutesBefore: event.alarmMinutesBefore, stamp: stamp)
+    }
+}
+
+extension CalendarInvite.Role {
+    init?(contract: String) {
+        switch contract {
+        case "required": self = .required
+        case "optional": self = .optional
+        case "observer": self = .observer
+        default: return nil
+        }
     }
 }

@@ -7,6 +7,8 @@ struct RenderedMessage: Sendable, Equatable {
     var subject: String
     var text: String
     var html: String?
+    /// For IM robots; templates without a markdown part use the text.
+    var markdown: String?
     /// The locale actually used (after fallback).
     var locale: String
 }
@@ -39,7 +41,7 @@ struct TemplateLibrary: Sendable {
         for key in keys {
             for file in try FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(key)") where file.hasSuffix(".mustache") {
                 let pieces = file.dropLast(".mustache".count).split(separator: ".")
-                guard pieces.count == 2, ["subject", "text", "html"].contains(pieces[1]) else { continue }
+                guard pieces.count == 2, ["subject", "text", "html", "markdown"].contains(pieces[1]) else { continue }
                 let (locale, part) = (String(pieces[0]), String(pieces[1]))
                 var source = try String(contentsOfFile: "\(directory)/\(key)/\(file)", encoding: .utf8)
                 if part == "subject" { source = source.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -75,7 +77,7 @@ struct TemplateLibrary: Sendable {
         func part(_ name: String) -> String? { library.render(context, withTemplate: "\(key)/\(locale).\(name)") }
         guard let subject = part("subject"), let text = part("text") else { throw Missing(key: key) }
         return RenderedMessage(subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text,
-                               html: part("html"), locale: locale)
+                               html: part("html"), markdown: part("markdown"), locale: locale)
     }
 
     /// Adds `has<Key>` for every non-empty list (`joinLinks` → `hasJoinLinks`), so a template can

@@ -2,8 +2,10 @@ import Contracts
 import Foundation
 import Persistence
 
-/// SQL for notifications, deliveries and preferences.
+/// SQL for notifications (what was asked), deliveries (what happened per recipient and channel)
+/// and preferences.
 struct DeliveryStore: Sendable {
+    /// A delivery taken for sending, with what its notification asked.
     struct Claimed: Sendable {
         var id: UUID
         var channel: String
@@ -12,20 +14,51 @@ struct DeliveryStore: Sendable {
         var locale: String?
         var attempts: Int
         var templateKey: String
-        var data: [String: JSONValue]
+        var category: String
+        /// Template data, or for a webhook the event envelope.
+        var dataText: String
+        var attachments: [NotificationAttachment]
         var organizationId: String?
+        var correlationId: String?
+
+        var data: [String: JSONValue] {
+            (try? ConveneJSON.decode([String: JSONValue].self, from: Array(dataText.utf8))) ?? [:]
+        }
+    }
+
+    enum Claim: Sendable {
+        case claimed(Claimed)
+        /// Not queued (already sent, failed, waiting, or held by another attempt).
+        case notQueued(String)
+        /// A robot's rate limit: the delivery waits until the given time.
+        case deferred(Date)
+        /// Its robot or webhook is gone or switched off: recorded as skipped.
+        case skipped(Claimed, String)
+    }
+
+    struct NewNotification: Sendable {
+        var sourceKey: String
+        var category: String
+        var transactional: Bool
+        var templateKey: String
+        var dataJSON: String
+        var locale: String?
+        var attachments: [NotificationAttachment]?
+        var organizationId: String?
+        var correlationId: String?
     }
 
     /// Records a request once per source key; nil when it was already recorded.
-    func insertNotification(_ request: SendNotification, sourceKey: String, organizationId: String?,
-                            correlationId: String?, in tx: Transaction) async throws -> UUID? {
+    func insertNotification(_ new: NewNotification, in tx: Transaction) async throws -> UUID? {
         let id = UUID()
-        let data = String(decoding: try ConveneJSON.encode(request.data), as: UTF8.self)
+        let attachments = try new.attachments.map { String(decoding: try ConveneJSON.encode($0), as: UTF8.self) }
         let inserted = try await tx.query("""
-            INSERT INTO notifications (id, source_key, category, transactional, template_key, data, organization_id, correlation_id)
-            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+            INSERT INTO notifications (id, source_key, category, transactional, template_key, data, locale, attachments,
+                                       organization_id, correlation_id)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10)
             ON CONFLICT (source_key) DO NOTHING
-            """, [id, sourceKey, request.category, request.transactional, request.templateKey, data, organizationId, correlationId])
+            """, [id, new.sourceKey, new.category, new.transactional, new.templateKey, new.dataJSON, new.locale,
+                  attachments, new.organizationId, new.correlationId])
         return inserted.affectedRows == 1 ? id : nil
     }
 
@@ -48,24 +81,61 @@ struct DeliveryStore: Sendable {
     }
 
     /// Marks a queued delivery as being sent, in a transaction of its own that commits before
-    /// anything leaves. nil when it is not queued (sent, failed, or another attempt holds it).
-    func claim(_ id: UUID, pool: PGPool) async throws -> Claimed? {
-        let row = try await pool.withTransaction { tx in
-            try await tx.query("""
-                UPDATE deliveries d SET status = 'sending', attempts = attempts + 1, updated_at = now()
-                FROM notifications n
-                WHERE d.id = $1 AND d.status = 'queued' AND n.id = d.notification_id
-                RETURNING d.id, d.channel, d.recipient, d.recipient_name, d.locale, d.attempts,
-                          n.template_key, n.data::text AS data, n.organization_id
+    /// anything leaves. A robot's delivery also takes one of the robot's sends of the current
+    /// minute, or waits for the next free one.
+    func claim(_ id: UUID, pool: PGPool, robotLimit: Int) async throws -> Claim {
+        try await pool.withTransaction { tx in
+            guard let row = try await tx.query("""
+                SELECT d.id, d.channel, d.recipient, d.recipient_name, coalesce(d.locale, n.locale) AS locale, d.attempts,
+                       d.status, n.template_key, n.category, n.data::text AS data, n.attachments::text AS attachments,
+                       n.organization_id, n.correlation_id
+                FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+                WHERE d.id = $1 FOR UPDATE OF d
                 """, [id]).first
+            else { return .notQueued("missing") }
+            let status = try row.string("status")
+            guard status == "queued" else { return .notQueued(status) }
+            let claimed = try Self.claimed(row)
+            if let kind = RobotKind(rawValue: claimed.channel) {
+                guard let robot = UUID(uuidString: claimed.recipient),
+                      try await tx.query("SELECT id FROM robots WHERE id = $1 AND kind = $2 FOR UPDATE",
+                                         [robot, kind.rawValue]).first != nil
+                else { return .skipped(claimed, "the robot was removed") }
+                let recent = try await tx.query("""
+                    SELECT sent_at FROM robot_sends WHERE robot_id = $1 AND sent_at > now() - interval '60 seconds'
+                    ORDER BY sent_at DESC LIMIT $2
+                    """, [robot, robotLimit]).rows
+                if recent.count >= robotLimit {
+                    // The oldest of the last `robotLimit` sends leaves the window a minute after it went.
+                    let free = try recent[recent.count - 1].date("sent_at").addingTimeInterval(60.05)
+                    try await tx.query("UPDATE deliveries SET status = 'waiting', not_before = $2, updated_at = now() WHERE id = $1",
+                                       [id, free])
+                    return .deferred(free)
+                }
+                try await tx.query("INSERT INTO robot_sends (robot_id, sent_at) VALUES ($1, now())", [robot])
+            } else if claimed.channel == Channel.webhook {
+                guard let webhook = UUID(uuidString: claimed.recipient),
+                      try await tx.query("SELECT 1 FROM webhooks WHERE id = $1 AND enabled", [webhook]).first != nil
+                else { return .skipped(claimed, "the webhook was disabled or deleted") }
+            }
+            try await tx.query("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1",
+                               [id])
+            var taken = claimed
+            taken.attempts += 1
+            return .claimed(taken)
         }
-        guard let row else { return nil }
+    }
+
+    private static func claimed(_ row: PGRow) throws -> Claimed {
+        let attachments = row["attachments"].map { text in
+            (try? ConveneJSON.decode([NotificationAttachment].self, from: Array(text.utf8))) ?? []
+        } ?? []
         return Claimed(
             id: try row.uuid("id"), channel: try row.string("channel"), recipient: try row.string("recipient"),
             recipientName: row["recipient_name"], locale: row["locale"], attempts: try row.int("attempts"),
-            templateKey: try row.string("template_key"),
-            data: try ConveneJSON.decode([String: JSONValue].self, from: Array(try row.string("data").utf8)),
-            organizationId: row["organization_id"])
+            templateKey: try row.string("template_key"), category: try row.string("category"),
+            dataText: try row.string("data"), attachments: attachments,
+            organizationId: row["organization_id"], correlationId: row["correlation_id"])
     }
 
     func finish(_ id: UUID, status: String, error: String?, answer: String?, in tx: Transaction) async throws {
@@ -74,13 +144,38 @@ struct DeliveryStore: Sendable {
             """, [id, status, error, answer])
     }
 
-    /// A transient failure: the delivery waits for its next attempt (committed on its own, since
-    /// the handler then fails so that the consumer retries it later).
-    func requeue(_ id: UUID, error: String, pool: PGPool) async throws {
-        _ = try await pool.withTransaction { tx in
-            try await tx.query("UPDATE deliveries SET status = 'queued', last_error = $2, updated_at = now() WHERE id = $1",
-                               [id, error])
-        }
+    /// A transient failure: the delivery waits for its next attempt, which the scheduler queues.
+    func wait(_ id: UUID, for delay: Duration, error: String, in tx: Transaction) async throws {
+        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        try await tx.query("""
+            UPDATE deliveries SET status = 'waiting', not_before = now() + $2 * interval '1 second', last_error = $3,
+                                  updated_at = now()
+            WHERE id = $1
+            """, [id, String(seconds), error])
+    }
+
+    /// Deliveries whose wait is over go back to `queued`; the caller sends their commands.
+    func releaseDue(limit: Int, in tx: Transaction) async throws -> [(id: UUID, organizationId: String?, correlationId: String?)] {
+        try await tx.query("""
+            WITH due AS (
+                SELECT id FROM deliveries WHERE status = 'waiting' AND not_before <= now()
+                ORDER BY not_before LIMIT $1 FOR UPDATE SKIP LOCKED
+            )
+            UPDATE deliveries d SET status = 'queued', updated_at = now()
+            FROM due, notifications n
+            WHERE d.id = due.id AND n.id = d.notification_id
+            RETURNING d.id, n.organization_id, n.correlation_id
+            """, [limit]).rows.map { (try $0.uuid("id"), $0["organization_id"], $0["correlation_id"]) }
+    }
+
+    /// Deliveries left `sending` by a service that stopped mid-send: whether they went out is
+    /// unknown, so they are not sent again but marked for a person to look at.
+    func markUnconfirmed(olderThan timeout: Duration, in tx: Transaction) async throws -> Int {
+        try await tx.query("""
+            UPDATE deliveries SET status = 'unconfirmed', updated_at = now(),
+                   last_error = 'outcome unknown: the service stopped while sending'
+            WHERE status = 'sending' AND updated_at < now() - $1 * interval '1 second'
+            """, [String(timeout.components.seconds)]).affectedRows
     }
 
     func status(_ id: UUID, in tx: Transaction) async throws -> String? {

@@ -1,0 +1,131 @@
+import Contracts
+import Foundation
+import HTTPClient
+import Messaging
+@testable import Notification
+import Persistence
+import Secrets
+import ServiceKit
+import Synchronization
+import Testing
+import TestSupport
+
+/// The notification service's handlers and scheduler wired like the real service
+/// (`NotificationParts`), on a queue and schema of their own, against the test stack's broker,
+/// database, SMTP sink and contract servers.
+final class NotificationHarness: Sendable {
+    let name = TestStack.uniqueName()
+    let organizationId = "org-" + UUID().uuidString.prefix(8).lowercased()
+    let pool: PGPool
+    let intents: PGPool
+    let publisher: Publisher
+    let consumer: MessageConsumer
+    let relay: OutboxRelay
+    let scheduler: DeliveryScheduler
+    let rpc: RPCClient
+    let parts: NotificationParts
+    let tasks: Mutex<[Task<Void, any Error>]> = Mutex([])
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    /// Settings as the service reads them, pointed at the test stack.
+    static func settings(smtpURL: String, retryDelays: [Duration], extra: [String: String] = [:]) throws -> NotificationSettings {
+        var environment = ["SMTP_URL": smtpURL, "MAIL_FROM": "noreply@convene.test",
+                           "NOTIFICATION_SECRET_KEY": SecretBox.generateKey(),
+                           "SCHEDULER_INTERVAL": "100ms", "WEBHOOK_ALLOW_HTTP": "true",
+                           "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"]
+        for key in ["DINGTALK_ROBOT_URL", "WECOM_ROBOT_URL"] {
+            if let value = ProcessInfo.processInfo.environment[key] { environment[key] = value }
+        }
+        environment.merge(extra) { _, given in given }
+        return try NotificationSettings(environment, retryDelays: retryDelays)
+    }
+
+    init(smtpURL: String, retryDelays: [Duration] = [.milliseconds(200), .milliseconds(400)],
+         settings extra: [String: String] = [:]) async throws {
+        pool = try await TestStack.migratedSchema(try Migration.load(from: Self.root + "/Services/Notification/Migrations"))
+        let settings = try Self.settings(smtpURL: smtpURL, retryDelays: retryDelays, extra: extra)
+        let templates = try TemplateLibrary(directory: Self.root + "/Services/Notification/Templates")
+        parts = NotificationParts(settings: settings, templates: templates,
+                                  rules: try RuleBook(file: Self.root + "/Services/Notification/Rules/rules.json", templates: templates))
+        intents = PGPool(.init(url: pool.configuration.url, schema: pool.schema, size: 2, applicationName: "test-intents"),
+                         logger: TestStack.logger)
+        let handlers = parts.handlers(service: name, intents: intents, logger: TestStack.logger)
+        let prefix = name + "."
+        let events = handlers.map(\.messageType).filter { !$0.hasPrefix(prefix) }
+        let topology = Topology.service(name, events: events, retryDelays: retryDelays, deliveryLimit: 5)
+        publisher = Publisher(.init(amqp: try TestStack.amqp(name: "\(name)-pub"), topology: topology), logger: TestStack.logger)
+        let wired = Dispatcher(service: name, pool: pool, publisher: publisher, handlers: handlers, logger: TestStack.logger)
+        consumer = MessageConsumer(
+            .init(service: name, amqp: try TestStack.amqp(name: name), topology: topology, retryDelays: retryDelays),
+            publisher: publisher, logger: TestStack.logger, process: wired.process, processBatch: wired.process(batch:))
+        relay = OutboxRelay(pool: pool, publisher: publisher, configuration: .init(pollInterval: .milliseconds(100)),
+                            logger: TestStack.logger)
+        scheduler = parts.scheduler(service: name, pool: pool, logger: TestStack.logger)
+        rpc = RPCClient(amqp: try TestStack.amqp(name: "\(name)-rpc"), publisher: publisher, source: "test", logger: TestStack.logger)
+    }
+
+    func start() async throws {
+        let (consumer, relay, scheduler, rpc) = (self.consumer, self.relay, self.scheduler, self.rpc)
+        tasks.withLock {
+            $0 += [Task { try await consumer.run() }, Task { try await relay.run() }, Task { try await rpc.run() },
+                   Task { while !Task.isCancelled { try? await scheduler.tick(); try await Task.sleep(for: .milliseconds(100)) } }]
+        }
+        guard await consumer.waitUntilConsuming(), await rpc.waitUntilReady() else {
+            throw ConveneError.unavailable("consumer did not start")
+        }
+    }
+
+    func send(_ request: SendNotification, id: UUID = UUID()) async throws {
+        let envelope = Envelope(id: id, type: "\(name).send", source: "test", organizationId: organizationId, data: request)
+        try await publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.commands))
+    }
+
+    /// Publishes a domain event as another service would.
+    func publishEvent(_ type: String, data: JSONValue, id: UUID = UUID()) async throws {
+        let envelope = Envelope(id: id, type: type, source: String(type.prefix { $0 != "." }), organizationId: organizationId, data: data)
+        try await publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.events))
+    }
+
+    /// Asks the service as the gateway does; `notification.x` goes to this harness's queue.
+    func ask<Request: MessagePayload, Response: Codable & Sendable>(_ request: Request, as: Response.Type,
+                                                                    organizationId: String? = nil) async throws -> Reply<Response> {
+        let type = name + Request.messageType.drop { $0 != "." }
+        return try await rpc.request(type, request, as: Response.self, timeout: .seconds(10),
+                                     organizationId: organizationId ?? self.organizationId)
+    }
+
+    func statuses() async throws -> [String: String] {
+        let rows = try await pool.withConnection { try await $0.query("SELECT recipient, status FROM deliveries") }.rows
+        return Dictionary(try rows.map { (try $0.string("recipient"), try $0.string("status")) }, uniquingKeysWith: { a, b in a + "," + b })
+    }
+
+    func deliveries(channel: String) async throws -> [(recipient: String, status: String, error: String?, attempts: Int)] {
+        try await pool.withConnection {
+            try await $0.query("SELECT recipient, status, last_error, attempts FROM deliveries WHERE channel = $1 ORDER BY created_at",
+                               [.text(channel)])
+        }.rows.map { (try $0.string("recipient"), try $0.string("status"), $0["last_error"], try $0.int("attempts")) }
+    }
+
+    /// The mails sent for this harness's deliveries: their Message-ID holds the delivery id.
+    func mails(in maildir: String) async throws -> [String] {
+        let ids = try await pool.withConnection { try await $0.query("SELECT id FROM deliveries") }.rows.map { try $0.string("id") }
+        let folder = maildir + "/new"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
+            .filter { mail in ids.contains { mail.contains("Message-ID: <\($0)@") } }
+    }
+
+    func events(_ type: String) async throws -> Int {
+        try await pool.withConnection { try await $0.query("SELECT count(*) AS n FROM outbox WHERE message_type = $1", [.text(type)]) }
+            .first!.int("n")
+    }
+
+    func stop() async {
+        consumer.stop()
+        for task in tasks.withLock({ $0 }) { task.cancel(); _ = await task.result }
+        await publisher.shutdown(grace: .seconds(1))
+        await intents.close()
+        await pool.close()
+    }
+}
