@@ -41,8 +41,10 @@ final class NotificationHarness: Sendable {
         return try NotificationSettings(environment, retryDelays: retryDelays)
     }
 
+    /// `events`: bind the queue to other services' events (rules and webhooks). Off by default,
+    /// since every harness that listens hears every test's events.
     init(smtpURL: String, retryDelays: [Duration] = [.milliseconds(200), .milliseconds(400)],
-         settings extra: [String: String] = [:]) async throws {
+         settings extra: [String: String] = [:], events listening: Bool = false) async throws {
         pool = try await TestStack.migratedSchema(try Migration.load(from: Self.root + "/Services/Notification/Migrations"))
         let settings = try Self.settings(smtpURL: smtpURL, retryDelays: retryDelays, extra: extra)
         let templates = try TemplateLibrary(directory: Self.root + "/Services/Notification/Templates")
@@ -52,7 +54,7 @@ final class NotificationHarness: Sendable {
                          logger: TestStack.logger)
         let handlers = parts.handlers(service: name, intents: intents, logger: TestStack.logger)
         let prefix = name + "."
-        let events = handlers.map(\.messageType).filter { !$0.hasPrefix(prefix) }
+        let events = listening ? handlers.map(\.messageType).filter { !$0.hasPrefix(prefix) } : []
         let topology = Topology.service(name, events: events, retryDelays: retryDelays, deliveryLimit: 5)
         publisher = Publisher(.init(amqp: try TestStack.amqp(name: "\(name)-pub"), topology: topology), logger: TestStack.logger)
         let wired = Dispatcher(service: name, pool: pool, publisher: publisher, handlers: handlers, logger: TestStack.logger)
@@ -95,21 +97,28 @@ final class NotificationHarness: Sendable {
                                      organizationId: organizationId ?? self.organizationId)
     }
 
+    /// Only this harness's organization's deliveries: a listening harness also handles other
+    /// tests' events.
+    private static let own = "FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE n.organization_id = $1"
+
     func statuses() async throws -> [String: String] {
-        let rows = try await pool.withConnection { try await $0.query("SELECT recipient, status FROM deliveries") }.rows
+        let rows = try await pool.withConnection {
+            try await $0.query("SELECT d.recipient, d.status \(Self.own)", [.text(self.organizationId)])
+        }.rows
         return Dictionary(try rows.map { (try $0.string("recipient"), try $0.string("status")) }, uniquingKeysWith: { a, b in a + "," + b })
     }
 
     func deliveries(channel: String) async throws -> [(recipient: String, status: String, error: String?, attempts: Int)] {
         try await pool.withConnection {
-            try await $0.query("SELECT recipient, status, last_error, attempts FROM deliveries WHERE channel = $1 ORDER BY created_at",
-                               [.text(channel)])
+            try await $0.query("SELECT d.recipient, d.status, d.last_error, d.attempts \(Self.own) AND d.channel = $2 ORDER BY d.created_at",
+                               [.text(self.organizationId), .text(channel)])
         }.rows.map { (try $0.string("recipient"), try $0.string("status"), $0["last_error"], try $0.int("attempts")) }
     }
 
     /// The mails sent for this harness's deliveries: their Message-ID holds the delivery id.
     func mails(in maildir: String) async throws -> [String] {
-        let ids = try await pool.withConnection { try await $0.query("SELECT id FROM deliveries") }.rows.map { try $0.string("id") }
+        let ids = try await pool.withConnection { try await $0.query("SELECT d.id \(Self.own)", [.text(self.organizationId)]) }
+            .rows.map { try $0.string("id") }
         let folder = maildir + "/new"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return names.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
@@ -117,8 +126,10 @@ final class NotificationHarness: Sendable {
     }
 
     func events(_ type: String) async throws -> Int {
-        try await pool.withConnection { try await $0.query("SELECT count(*) AS n FROM outbox WHERE message_type = $1", [.text(type)]) }
-            .first!.int("n")
+        try await pool.withConnection {
+            try await $0.query("SELECT count(*) AS n FROM outbox WHERE message_type = $1 AND convert_from(body, 'UTF8')::jsonb->>'organizationId' = $2",
+                               [.text(type), .text(self.organizationId)])
+        }.first!.int("n")
     }
 
     func stop() async {

@@ -106,8 +106,9 @@ struct DeliveryStore: Sendable {
                     ORDER BY sent_at DESC LIMIT $2
                     """, [robot, robotLimit]).rows
                 if recent.count >= robotLimit {
-                    // The oldest of the last `robotLimit` sends leaves the window a minute after it went.
-                    let free = try recent[recent.count - 1].date("sent_at").addingTimeInterval(60.05)
+                    // The oldest of the last `robotLimit` sends leaves the window a minute after it went; a
+                    // second more covers the time between our claim and the provider counting it.
+                    let free = try recent[recent.count - 1].date("sent_at").addingTimeInterval(61)
                     try await tx.query("UPDATE deliveries SET status = 'waiting', not_before = $2, updated_at = now() WHERE id = $1",
                                        [id, free])
                     return .deferred(free)
