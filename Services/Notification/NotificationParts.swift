@@ -3,6 +3,7 @@ import HTTPClient
 import Logging
 import Persistence
 import ServiceKit
+import ServiceLifecycle
 
 /// The service assembled from its settings: the handlers and the scheduler. The executable and
 /// the tests build it the same way.
@@ -34,21 +35,15 @@ struct NotificationParts: Sendable {
         }
     }
 
-    func handlers(service: String, intents: PGPool, logger: Logger) -> [any MessageHandler] {
+    func handlers(service: String, logger: Logger) -> [any MessageHandler] {
         let robots = RobotStore(secrets: settings.secrets)
         let webhooks = WebhookStore(secrets: settings.secrets)
         let intake = NotificationIntake(service: service, templates: templates, robots: robots)
-        let smtp = SMTPClient(url: settings.smtpURL, username: settings.smtpUsername, password: settings.smtpPassword,
-                              requireTLS: settings.smtpRequireTLS, timeout: .seconds(30), connectTimeout: .seconds(5),
-                              logger: logger)
-        let channels = DeliveryChannels(settings: settings, templates: templates, smtp: smtp, robots: robots,
-                                        webhooks: webhooks, logger: logger)
         let events: [any MessageHandler] = WebhookEvents.producers.map {
             OnDomainEvent(pattern: "\($0).#", service: service, rules: rules, intake: intake, webhooks: webhooks)
         }
         return events + [
             AcceptNotification(service: service, intake: intake),
-            DeliverNotificationHandler(service: service, intents: intents, settings: settings, channels: channels, intake: intake),
             RegisterRobotHandler(settings: settings, robots: robots, service: service),
             ListRobotsHandler(robots: robots, service: service), RemoveRobotHandler(robots: robots, service: service),
             CreateWebhookHandler(settings: settings, webhooks: webhooks, service: service),
@@ -58,6 +53,22 @@ struct NotificationParts: Sendable {
             SetPreferenceHandler(service: service), ListPreferencesHandler(service: service),
             ListRulesHandler(rules: rules, service: service), SetRuleHandler(rules: rules, service: service),
         ]
+    }
+
+    /// The delivery workers and the scheduler, run beside the consumer.
+    func services(service: String, pool: PGPool, logger: Logger) -> [any Service] {
+        [worker(service: service, pool: pool, logger: logger), scheduler(service: service, pool: pool, logger: logger)]
+    }
+
+    func worker(service: String, pool: PGPool, logger: Logger) -> DeliveryWorker {
+        let robots = RobotStore(secrets: settings.secrets)
+        let smtp = SMTPClient(url: settings.smtpURL, username: settings.smtpUsername, password: settings.smtpPassword,
+                              requireTLS: settings.smtpRequireTLS, timeout: .seconds(30), connectTimeout: .seconds(5),
+                              maxConnections: settings.smtpConnections, logger: logger)
+        let channels = DeliveryChannels(settings: settings, templates: templates, smtp: smtp, robots: robots,
+                                        webhooks: WebhookStore(secrets: settings.secrets), logger: logger)
+        return DeliveryWorker(service: service, pool: pool, settings: settings, channels: channels,
+                              intake: NotificationIntake(service: service, templates: templates, robots: robots), logger: logger)
     }
 
     func scheduler(service: String, pool: PGPool, logger: Logger) -> DeliveryScheduler {

@@ -8,6 +8,8 @@ struct NotificationSettings: Sendable {
     var smtpUsername: String?
     var smtpPassword: String?
     var smtpRequireTLS: Bool
+    /// SMTP connections kept open and reused; as many as deliveries run at once.
+    var smtpConnections: Int
     var from: Mailbox
     var replyTo: Mailbox?
     var templatesDirectory: String?
@@ -28,6 +30,11 @@ struct NotificationSettings: Sendable {
     var webhookPolicy: AddressPolicy
     /// A delivery still `sending` after this long lost its outcome (the service stopped mid-send).
     var sendingTimeout: Duration
+    /// Loops claiming and sending deliveries, and how many each takes at once.
+    var deliveryWorkers: Int
+    var deliveryBatch: Int
+    /// How often idle workers look for work without a NOTIFY (one may be missed on a reconnect).
+    var deliveryPollInterval: Duration
     var schedulerInterval: Duration
 
     init(_ environment: [String: String], retryDelays: [Duration]) throws {
@@ -39,6 +46,7 @@ struct NotificationSettings: Sendable {
         smtpUsername = optional("SMTP_USERNAME")
         smtpPassword = optional("SMTP_PASSWORD")
         smtpRequireTLS = env.oneOf("SMTP_REQUIRE_TLS", ["true", "false"], default: "false") == "true"
+        smtpConnections = env.int("SMTP_CONNECTIONS", default: 8, in: 1...64)
         let fromAddress = env.string("MAIL_FROM", default: "noreply@convene.local")
         env.check(Mailbox.isValid(fromAddress), "MAIL_FROM must be an email address")
         from = Mailbox(name: env.string("MAIL_FROM_NAME", default: "Convene"), address: fromAddress)
@@ -77,6 +85,9 @@ struct NotificationSettings: Sendable {
         webhookPolicy = policy
         sendingTimeout = env.duration("SENDING_TIMEOUT", default: .seconds(600))
         schedulerInterval = env.duration("SCHEDULER_INTERVAL", default: .seconds(1))
+        deliveryWorkers = env.int("DELIVERY_WORKERS", default: 4, in: 1...64)
+        deliveryBatch = env.int("DELIVERY_BATCH", default: 16, in: 1...500)
+        deliveryPollInterval = env.duration("DELIVERY_POLL_INTERVAL", default: .seconds(2))
         try env.validate()
         guard let box else { throw SecretBox.Failure(description: "NOTIFICATION_SECRET_KEY is required") }
         secrets = box

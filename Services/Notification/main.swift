@@ -6,12 +6,9 @@ await ServiceMain.run(
     .notification,
     bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
     handlers: { context in
-        let parts = NotificationParts.build(context)
-        let intents = PGPool(.init(url: context.configuration.databaseURL, schema: context.configuration.schema, size: 2,
-                                   applicationName: "notification-intents"), logger: context.logger)
-        return parts.handlers(service: context.configuration.service.queue, intents: intents, logger: context.logger)
+        NotificationParts.build(context).handlers(service: context.configuration.service.queue, logger: context.logger)
     },
     services: { context in
-        [NotificationParts.build(context).scheduler(service: context.configuration.service.queue, pool: context.pool,
-                                                    logger: context.logger)]
+        NotificationParts.build(context).services(service: context.configuration.service.queue, pool: context.pool,
+                                                  logger: context.logger)
     })

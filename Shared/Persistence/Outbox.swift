@@ -188,23 +188,23 @@ public final class OutboxRelay: Service, Sendable {
 }
 
 /// A connection of its own that LISTENs on one channel. Waiting blocks only its own thread.
-final class NotificationListener: Sendable {
+public final class NotificationListener: Sendable {
     private let state: ListenerState
 
-    init(_ configuration: PGPool.Configuration, channel: String, logger: Logger) {
+    public init(_ configuration: PGPool.Configuration, channel: String, logger: Logger) {
         state = ListenerState(configuration, channel: channel, logger: logger)
     }
 
     /// Returns when a notification arrives, `timeout` passes, or `interrupt` is called.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         await state.wait(timeout: timeout)
     }
 
-    func interrupt() {
+    public func interrupt() {
         state.interrupted.withLock { $0 = true }
     }
 
-    func close() async { await state.close() }
+    public func close() async { await state.close() }
 }
 
 import Synchronization
@@ -239,7 +239,8 @@ actor ListenerState {
                 }
             }
         } catch {
-            logger.warning("outbox listener lost its connection; polling until it is back", metadata: ["error": "\(error)"])
+            logger.warning("listener lost its connection; polling until it is back",
+                           metadata: ["channel": "\(channel)", "error": "\(error)"])
             await connection?.close()
             connection = nil
             try? await Task.sleep(until: deadline)

@@ -17,7 +17,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Messages per measurement.") var messages = 20_000
     @Option(help: "Concurrent handlers (and database connections) on the consuming side.") var concurrency = 16
     @Option(help: "Most messages sharing one consumer transaction (1: one transaction each).") var batchSize = 32
-    @Option(help: "Which measurements to run: amqp, outbox or all.") var only = "all"
+    @Option(help: "Which measurements to run: amqp, pg, outbox, email or all.") var only = "all"
+    @Option(help: "Emails per email measurement.") var emailCount = 5_000
+    @Option(help: "SMTP connections of the plain client loop (the service uses its CONSUMER_CONCURRENCY).") var smtpConnections = 8
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -37,6 +39,9 @@ struct Bench: AsyncParsableCommand {
         }
         if only == "all" || only == "outbox" {
             try await outboxPath(amqp, databaseURL: databaseURL, logger: logger)
+        }
+        if only == "all" || only == "email" {
+            try await emails(amqp, logger: logger)
         }
     }
 
@@ -183,13 +188,15 @@ struct Bench: AsyncParsableCommand {
         await pool.close()
     }
 
-    func report(_ label: String, count: Int, elapsed: Duration, latencies: [Double]) {
+    @discardableResult
+    func report(_ label: String, count: Int, elapsed: Duration, latencies: [Double]) -> Double {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> String {
             sorted.isEmpty ? "–" : String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
         }
         print("| \(label) | \(count) | \(Int(Double(count) / seconds)) | \(percentile(0.5)) | \(percentile(0.99)) |")
+        return Double(count) / seconds
     }
 }
 

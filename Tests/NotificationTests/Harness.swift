@@ -9,19 +9,20 @@ import ServiceKit
 import Synchronization
 import Testing
 import TestSupport
+import ThreadExecutor
 
-/// The notification service's handlers and scheduler wired like the real service
+/// The notification service's handlers, delivery workers and scheduler wired like the real service
 /// (`NotificationParts`), on a queue and schema of their own, against the test stack's broker,
 /// database, SMTP sink and contract servers.
 final class NotificationHarness: Sendable {
     let name = TestStack.uniqueName()
     let organizationId = "org-" + UUID().uuidString.prefix(8).lowercased()
     let pool: PGPool
-    let intents: PGPool
     let publisher: Publisher
     let consumer: MessageConsumer
     let relay: OutboxRelay
     let scheduler: DeliveryScheduler
+    let worker: DeliveryWorker
     let rpc: RPCClient
     let parts: NotificationParts
     let tasks: Mutex<[Task<Void, any Error>]> = Mutex([])
@@ -50,9 +51,7 @@ final class NotificationHarness: Sendable {
         let templates = try TemplateLibrary(directory: Self.root + "/Services/Notification/Templates")
         parts = NotificationParts(settings: settings, templates: templates,
                                   rules: try RuleBook(file: Self.root + "/Services/Notification/Rules/rules.json", templates: templates))
-        intents = PGPool(.init(url: pool.configuration.url, schema: pool.schema, size: 2, applicationName: "test-intents"),
-                         logger: TestStack.logger)
-        let handlers = parts.handlers(service: name, intents: intents, logger: TestStack.logger)
+        let handlers = parts.handlers(service: name, logger: TestStack.logger)
         let prefix = name + "."
         let events = listening ? handlers.map(\.messageType).filter { !$0.hasPrefix(prefix) } : []
         let topology = Topology.service(name, events: events, retryDelays: retryDelays, deliveryLimit: 5)
@@ -64,13 +63,15 @@ final class NotificationHarness: Sendable {
         relay = OutboxRelay(pool: pool, publisher: publisher, configuration: .init(pollInterval: .milliseconds(100)),
                             logger: TestStack.logger)
         scheduler = parts.scheduler(service: name, pool: pool, logger: TestStack.logger)
+        worker = parts.worker(service: name, pool: pool, logger: TestStack.logger)
         rpc = RPCClient(amqp: try TestStack.amqp(name: "\(name)-rpc"), publisher: publisher, source: "test", logger: TestStack.logger)
     }
 
     func start() async throws {
-        let (consumer, relay, scheduler, rpc) = (self.consumer, self.relay, self.scheduler, self.rpc)
+        let (consumer, relay, scheduler, worker, rpc) = (self.consumer, self.relay, self.scheduler, self.worker, self.rpc)
         tasks.withLock {
             $0 += [Task { try await consumer.run() }, Task { try await relay.run() }, Task { try await rpc.run() },
+                   Task { try await worker.run() },
                    Task { while !Task.isCancelled { try? await scheduler.tick(); try await Task.sleep(for: .milliseconds(100)) } }]
         }
         guard await consumer.waitUntilConsuming(), await rpc.waitUntilReady() else {
@@ -117,12 +118,11 @@ final class NotificationHarness: Sendable {
 
     /// The mails sent for this harness's deliveries: their Message-ID holds the delivery id.
     func mails(in maildir: String) async throws -> [String] {
-        let ids = try await pool.withConnection { try await $0.query("SELECT d.id \(Self.own)", [.text(self.organizationId)]) }
-            .rows.map { try $0.string("id") }
-        let folder = maildir + "/new"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
-            .filter { mail in ids.contains { mail.contains("Message-ID: <\($0)@") } }
+        let ids = Set(try await pool.withConnection { try await $0.query("SELECT d.id \(Self.own)", [.text(self.organizationId)]) }
+            .rows.map { try $0.string("id") })
+        return await MailIndex.shared.mails(in: maildir + "/new") { messageID in
+            messageID.split(separator: "@").first.map { ids.contains(String($0)) } ?? false
+        }
     }
 
     func events(_ type: String) async throws -> Int {
@@ -136,7 +136,42 @@ final class NotificationHarness: Sendable {
         consumer.stop()
         for task in tasks.withLock({ $0 }) { task.cancel(); _ = await task.result }
         await publisher.shutdown(grace: .seconds(1))
-        await intents.close()
         await pool.close()
+    }
+}
+
+/// The SMTP sink's Maildir, shared by every test: each file's Message-ID is read once, so
+/// looking for a harness's mails does not reread (or search) thousands of others' each time.
+/// Files are read on a thread of their own, one scan at a time, never on the cooperative pool.
+final class MailIndex: Sendable {
+    static let shared = MailIndex()
+    private let messageIDs = Mutex<[String: String]>([:])
+    private let scanning = Mutex<Void>(())
+
+    func mails(in folder: String, where wanted: @escaping @Sendable (String) -> Bool) async -> [String] {
+        await withCheckedContinuation { continuation in
+            spawnDedicatedThread(name: "maildir-scan") {
+                continuation.resume(returning: self.scanning.withLock { _ in self.scan(folder, where: wanted) })
+            }
+        }
+    }
+
+    private func scan(_ folder: String, where wanted: (String) -> Bool) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let known = messageIDs.withLock { $0 }
+        var found: [String: String] = [:]
+        for name in names where known[name] == nil {
+            guard let handle = FileHandle(forReadingAtPath: folder + "/" + name) else { continue }
+            let head = String(decoding: handle.readData(ofLength: 4096), as: UTF8.self)
+            try? handle.close()
+            guard let line = head.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("Message-ID: <") }) else { continue }
+            found[name] = String(line.dropFirst("Message-ID: <".count).prefix { $0 != ">" })
+        }
+        let all = messageIDs.withLock { index in
+            index.merge(found) { old, _ in old }
+            return index
+        }
+        return names.filter { all[$0].map(wanted) == true }
+            .compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
     }
 }

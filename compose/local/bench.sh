@@ -3,6 +3,7 @@
 #   (a) raw rabbitmq-c persistent publish with confirms, and publish + consume,
 #   (b) PostgreSQL single-row commits (pgbench, one-insert script, 8 clients),
 #   (c) Convene's own path outbox → relay → broker → consumer → inbox commit,
+#   (e) emails per second through the notification service beside the SMTP server's ceiling,
 #   (d) the resident memory of an idle service,
 # and print a Markdown report to paste into docs/performance.md.
 #
@@ -18,9 +19,11 @@ cd "$ROOT"
 
 started_stack=0
 service_pid=""
+notification_pid=""
 cleanup() {
     local status=$?
     [[ -n "$service_pid" ]] && terminate_pid "$service_pid" 10
+    [[ -n "$notification_pid" ]] && terminate_pid "$notification_pid" 10
     (( started_stack )) && bash "$STACK" down test
     exit "$status"
 }
@@ -30,16 +33,24 @@ if [[ ! -f "$ROOT/.local/test/env" ]] || ! port_in_use 36672; then started_stack
 bash "$STACK" up test
 . "$ROOT/.local/test/env"
 
-log "building release binaries (convene-bench, archive)"
+log "building release binaries (convene-bench, archive, notification)"
 swift build -c release --product convene-bench >/dev/null
 swift build -c release --product archive >/dev/null
+swift build -c release --product notification >/dev/null
 BIN="$(swift build -c release --show-bin-path)"
+
+# (e) needs the notification service itself, against the stack's SMTP sink.
+DATABASE_URL="$NOTIFICATION_DATABASE_URL" OPS_PORT=39298 LOG_LEVEL=warning "$BIN/notification" >/dev/null 2>&1 &
+notification_pid=$!
+for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:39298/ready && break; sleep 0.1; done
 
 echo "## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores"
 echo
 echo "Command: \`make bench${*:+ ARGS=\"$*\"}\`"
 echo
 "$BIN/convene-bench" "$@"
+terminate_pid "$notification_pid" 10
+notification_pid=""
 
 # (b) pgbench: one INSERT per transaction, fsync on, 8 clients, 10 s.
 socket_dir="$ROOT/.local/test/postgres/run"

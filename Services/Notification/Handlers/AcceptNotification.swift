@@ -13,10 +13,9 @@ struct AcceptNotification: MessageHandler {
 
     func handle(_ message: Envelope<SendNotification>, context: HandlerContext) async throws -> Empty {
         try intake.validate(message.data)
-        let messageId = message.id.uuidString.lowercased()
-        try await intake.accept(message.data, sourceKey: message.data.idempotencyKey ?? messageId,
+        try await intake.accept(message.data, sourceKey: message.data.idempotencyKey ?? message.id.uuidString.lowercased(),
                                 organizationId: message.organizationId, correlationId: message.correlationId,
-                                causationId: messageId, context: context)
+                                sink: EventSink(context))
         return Empty()
     }
 }

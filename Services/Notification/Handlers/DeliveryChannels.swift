@@ -35,16 +35,16 @@ struct DeliveryChannels: Sendable {
             addressFilter: { policy.allows($0) }), logger: logger)
     }
 
-    func send(_ delivery: DeliveryStore.Claimed, context: HandlerContext) async -> DeliveryResult {
+    func send(_ delivery: DeliveryStore.Claimed) async -> DeliveryResult {
         do {
             switch delivery.channel {
             case Channel.email: return try await email(delivery)
-            case Channel.webhook: return try await webhook(delivery, context: context)
+            case Channel.webhook: return try await webhook(delivery)
             default:
                 guard let kind = RobotKind(rawValue: delivery.channel) else {
                     return .permanent(reason: "unknown channel \(delivery.channel)")
                 }
-                return try await robot(delivery, kind: kind, context: context)
+                return try await robot(delivery, kind: kind)
             }
         } catch let missing as TemplateLibrary.Missing {
             return .permanent(reason: "\(missing)")
@@ -84,10 +84,10 @@ struct DeliveryChannels: Sendable {
         return .sent(answer: "accepted by the SMTP server")
     }
 
-    private func robot(_ delivery: DeliveryStore.Claimed, kind: RobotKind, context: HandlerContext) async throws -> DeliveryResult {
-        guard let id = UUID(uuidString: delivery.recipient),
-              let (storedKind, credentials) = try await robots.credentials(id, in: context.transaction), storedKind == kind
-        else { return .permanent(reason: "the robot was removed") }
+    private func robot(_ delivery: DeliveryStore.Claimed, kind: RobotKind) async throws -> DeliveryResult {
+        guard let (storedKind, credentials) = delivery.robot, storedKind == kind else {
+            return .permanent(reason: "the robot was removed")
+        }
         let message = try rendered(delivery)
         let base = kind == .dingtalk ? settings.dingTalkRobotURL : settings.weComRobotURL
         let request = try RobotAPI.request(kind: kind, base: base, credentials: credentials, title: message.subject,
@@ -98,10 +98,8 @@ struct DeliveryChannels: Sendable {
 
     /// The event as it was published, signed the Standard Webhooks way. `webhook-id` is the
     /// event's id, the same on every attempt, so the receiver can drop repeats.
-    private func webhook(_ delivery: DeliveryStore.Claimed, context: HandlerContext) async throws -> DeliveryResult {
-        guard let id = UUID(uuidString: delivery.recipient),
-              let target = try await webhooks.target(id, in: context.transaction)
-        else { return .permanent(reason: "the webhook was deleted") }
+    private func webhook(_ delivery: DeliveryStore.Claimed) async throws -> DeliveryResult {
+        guard let target = delivery.webhook else { return .permanent(reason: "the webhook was deleted") }
         do { try settings.webhookPolicy.checkURL(target.url) } catch { return .permanent(reason: "\(error)") }
         let body = Array(delivery.dataText.utf8)
         let eventId = delivery.data["id"].flatMap { if case .string(let value) = $0 { value } else { nil } }

@@ -5,7 +5,7 @@ import Messaging
 import Persistence
 import ServiceLifecycle
 
-/// Runs beside the consumer: queues deliveries whose wait (back-off, robot rate limit) is over,
+/// Runs beside the workers: queues deliveries whose wait (back-off, robot rate limit) is over,
 /// marks deliveries stuck in `sending` as `unconfirmed`, and forgets old robot sends. Claims
 /// with `SKIP LOCKED`, so several instances share the work without doing anything twice.
 struct DeliveryScheduler: Service {
@@ -16,6 +16,12 @@ struct DeliveryScheduler: Service {
     let store = DeliveryStore()
 
     func run() async throws {
+        do {
+            let resealed = try await resealSecrets()
+            if resealed > 0 { logger.notice("secrets sealed again with the current key", metadata: ["count": "\(resealed)"]) }
+        } catch {
+            logger.error("resealing secrets failed; older keys stay in use", metadata: ["error": "\(error)"])
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -30,19 +36,30 @@ struct DeliveryScheduler: Service {
         }
     }
 
-    func tick() async throws {
-        var released = 0
-        repeat {
-            released = try await pool.withTransaction { tx in
-                let due = try await store.releaseDue(limit: 500, in: tx)
-                try await tx.outbox(due.map {
-                    Envelope(type: "\(service).deliver", source: service, correlationId: $0.correlationId,
-                             organizationId: $0.organizationId, data: DeliverNotification(deliveryId: $0.id))
-                }, exchange: Exchange.commands)
-                return due.count
+    /// After a key rotation: seals every robot credential and webhook secret still sealed with a
+    /// previous key again with the current one, so the previous key can then be dropped.
+    func resealSecrets() async throws -> Int {
+        let secrets = settings.secrets
+        return try await pool.withTransaction { tx in
+            var count = 0
+            for (table, column, context) in [("robots", "credentials", RobotStore.context), ("webhooks", "secret", WebhookStore.context)] {
+                for row in try await tx.query("SELECT id, \(column) AS sealed FROM \(table) FOR UPDATE").rows {
+                    let sealed = try row.string("sealed")
+                    guard secrets.needsResealing(sealed) else { continue }
+                    let id = try row.uuid("id")
+                    let plain = try secrets.open(sealed, context: context(id))
+                    try await tx.query("UPDATE \(table) SET \(column) = $2 WHERE id = $1",
+                                       [id, try secrets.seal(plain, context: context(id))])
+                    count += 1
+                }
             }
-        } while released == 500
+            return count
+        }
+    }
+
+    func tick() async throws {
         let unconfirmed = try await pool.withTransaction { tx in
+            _ = try await store.releaseDue(in: tx)
             try await tx.query("DELETE FROM robot_sends WHERE sent_at < now() - interval '5 minutes'")
             return try await store.markUnconfirmed(olderThan: settings.sendingTimeout, in: tx)
         }

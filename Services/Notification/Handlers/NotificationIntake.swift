@@ -8,7 +8,7 @@ import Persistence
 /// and by the service's own notices.
 ///
 /// The in-app inbox is written right here (it is the service's own table); email and robots are
-/// queued as `<service>.deliver` commands, sent by `DeliverNotification`.
+/// left `queued` for the delivery workers.
 struct NotificationIntake: Sendable {
     let service: String
     let templates: TemplateLibrary
@@ -45,15 +45,15 @@ struct NotificationIntake: Sendable {
     /// Returns false when the source key was seen before (nothing new is recorded).
     @discardableResult
     func accept(_ request: SendNotification, sourceKey: String, organizationId: String?, correlationId: String?,
-                causationId: String, context: HandlerContext) async throws -> Bool {
-        let tx = context.transaction
+                sink: EventSink) async throws -> Bool {
+        let tx = sink.transaction
         let data = String(decoding: try ConveneJSON.encode(request.data), as: UTF8.self)
         guard let notification = try await store.insertNotification(.init(
             sourceKey: sourceKey, category: request.category, transactional: request.transactional,
             templateKey: request.templateKey, dataJSON: data, locale: request.locale, attachments: request.attachments,
             organizationId: organizationId, correlationId: correlationId), in: tx)
         else {
-            context.logger.info("notification already accepted", metadata: ["sourceKey": "\(sourceKey)"])
+            sink.logger.info("notification already accepted", metadata: ["sourceKey": "\(sourceKey)"])
             return false
         }
         let people = request.recipients.filter { $0.robot == nil }
@@ -61,7 +61,6 @@ struct NotificationIntake: Sendable {
             people.flatMap { [$0.email, $0.accountId].compactMap { $0 } }, category: request.category, in: tx)
         let robotKinds = try await robots.kinds(of: request.recipients.compactMap(\.robot), organizationId: organizationId, in: tx)
 
-        var commands: [Envelope<DeliverNotification>] = []
         for recipient in request.recipients {
             for plan in plans(for: recipient, channels: request.channels, robotKinds: robotKinds, optedOut: optedOut,
                               category: request.category) {
@@ -74,20 +73,17 @@ struct NotificationIntake: Sendable {
                 switch plan.status {
                 case "queued" where plan.channel == Channel.inbox:
                     try await deliverToInbox(id, account: plan.address, recipient: recipient, request: request,
-                                             organizationId: organizationId, context: context)
+                                             organizationId: organizationId, sink: sink)
                 case "queued":
-                    commands.append(Envelope(type: "\(service).deliver", source: service, correlationId: correlationId,
-                                             causationId: causationId, organizationId: organizationId,
-                                             data: DeliverNotification(deliveryId: id)))
+                    break
                 default:
-                    try await context.publish(NotificationFailed(
+                    try await sink.publish(NotificationFailed(
                         deliveryId: id.uuidString.lowercased(), channel: plan.channel, recipient: plan.address,
                         templateKey: request.templateKey, reason: plan.reason ?? plan.status, permanent: true),
                         organizationId: organizationId)
                 }
             }
         }
-        if !commands.isEmpty { try await tx.outbox(commands, exchange: Exchange.commands) }
         return true
     }
 
@@ -140,15 +136,15 @@ struct NotificationIntake: Sendable {
     /// The inbox is this service's own table: the item is written in the same transaction and
     /// the delivery is done.
     private func deliverToInbox(_ id: UUID, account: String, recipient: SendNotification.Recipient, request: SendNotification,
-                                organizationId: String?, context: HandlerContext) async throws {
-        let tx = context.transaction
+                                organizationId: String?, sink: EventSink) async throws {
+        let tx = sink.transaction
         let data = request.data.mapValues(\.plain).merging(["recipientName": recipient.name ?? ""]) { given, _ in given }
         let rendered = try templates.render(request.templateKey, locale: recipient.locale ?? request.locale, data: data)
         let link: String? = if case .string(let value)? = request.data["link"] { value } else { nil }
         try await inbox.insert(deliveryId: id, accountId: account, organizationId: organizationId, category: request.category,
                                title: rendered.subject, body: rendered.text, link: link, in: tx)
         try await store.finish(id, status: "sent", error: nil, answer: "stored in the inbox", in: tx)
-        try await context.publish(NotificationDelivered(
+        try await sink.publish(NotificationDelivered(
             deliveryId: id.uuidString.lowercased(), channel: Channel.inbox, recipient: account,
             templateKey: request.templateKey, attempts: 1), organizationId: organizationId)
     }

@@ -53,7 +53,7 @@ struct OnDomainEvent: MessageHandler {
                                            data: data, recipients: Array(recipients.prefix(NotificationIntake.maxRecipients)),
                                            channels: channels)
             try await intake.accept(request, sourceKey: "rule:\(rule.id):\(eventId)", organizationId: message.organizationId,
-                                    correlationId: message.correlationId, causationId: eventId, context: context)
+                                    correlationId: message.correlationId, sink: EventSink(context))
         }
     }
 
@@ -70,16 +70,10 @@ struct OnDomainEvent: MessageHandler {
             dataJSON: envelope, locale: nil, attachments: nil, organizationId: organizationId,
             correlationId: message.correlationId), in: tx)
         else { return }
-        var commands: [Envelope<DeliverNotification>] = []
         for webhook in subscribed {
-            let id = UUID()
-            guard try await store.insertDelivery(id: id, notification: notification, channel: Channel.webhook,
-                                                 recipient: webhook.id.uuidString.lowercased(), name: nil, locale: nil,
-                                                 status: "queued", error: nil, in: tx)
-            else { continue }
-            commands.append(Envelope(type: "\(service).deliver", source: service, correlationId: message.correlationId,
-                                     causationId: eventId, organizationId: organizationId, data: DeliverNotification(deliveryId: id)))
+            try await store.insertDelivery(id: UUID(), notification: notification, channel: Channel.webhook,
+                                           recipient: webhook.id.uuidString.lowercased(), name: nil, locale: nil,
+                                           status: "queued", error: nil, in: tx)
         }
-        try await tx.outbox(commands, exchange: Exchange.commands)
     }
 }

@@ -20,18 +20,22 @@ struct DeliveryStore: Sendable {
         var attachments: [NotificationAttachment]
         var organizationId: String?
         var correlationId: String?
+        var notificationId: UUID
+        /// Opened at claim time for robot and webhook deliveries.
+        var robot: (kind: RobotKind, credentials: RobotCredentials)?
+        var webhook: (url: String, secret: String)?
 
         var data: [String: JSONValue] {
             (try? ConveneJSON.decode([String: JSONValue].self, from: Array(dataText.utf8))) ?? [:]
         }
     }
 
+    /// What the claim of one delivery came to.
     enum Claim: Sendable {
+        /// Marked `sending`, with everything needed to send it.
         case claimed(Claimed)
-        /// Not queued (already sent, failed, waiting, or held by another attempt).
-        case notQueued(String)
         /// A robot's rate limit: the delivery waits until the given time.
-        case deferred(Date)
+        case deferred(UUID, Date)
         /// Its robot or webhook is gone or switched off: recorded as skipped.
         case skipped(Claimed, String)
     }
@@ -63,6 +67,7 @@ struct DeliveryStore: Sendable {
     }
 
     /// Returns false when the recipient already has a delivery on that channel.
+    @discardableResult
     func insertDelivery(id: UUID, notification: UUID, channel: String, recipient: String, name: String?, locale: String?,
                         status: String, error: String?, in tx: Transaction) async throws -> Bool {
         try await tx.query("""
@@ -80,50 +85,73 @@ struct DeliveryStore: Sendable {
         return Set(try rows.map { try $0.string("recipient") })
     }
 
-    /// Marks a queued delivery as being sent, in a transaction of its own that commits before
-    /// anything leaves. A robot's delivery also takes one of the robot's sends of the current
-    /// minute, or waits for the next free one.
-    func claim(_ id: UUID, pool: PGPool, robotLimit: Int) async throws -> Claim {
+    /// Takes up to `limit` queued deliveries for sending, in one transaction that commits before
+    /// anything leaves (the intent): each becomes `sending`, or waits for its robot's next free
+    /// send of the rolling minute, or is skipped when its robot or webhook is gone. Rows another
+    /// worker holds are skipped, not waited for. The credentials a send needs are opened here,
+    /// so sending touches no connection.
+    func claim(limit: Int, robotLimit: Int, robots: RobotStore, webhooks: WebhookStore, pool: PGPool) async throws -> [Claim] {
         try await pool.withTransaction { tx in
-            guard let row = try await tx.query("""
+            let rows = try await tx.query("""
                 SELECT d.id, d.channel, d.recipient, d.recipient_name, coalesce(d.locale, n.locale) AS locale, d.attempts,
-                       d.status, n.template_key, n.category, n.data::text AS data, n.attachments::text AS attachments,
-                       n.organization_id, n.correlation_id
+                       n.template_key, n.category, n.data::text AS data, n.attachments::text AS attachments,
+                       n.organization_id, n.correlation_id, n.id AS notification_id
                 FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-                WHERE d.id = $1 FOR UPDATE OF d
-                """, [id]).first
-            else { return .notQueued("missing") }
-            let status = try row.string("status")
-            guard status == "queued" else { return .notQueued(status) }
-            let claimed = try Self.claimed(row)
-            if let kind = RobotKind(rawValue: claimed.channel) {
-                guard let robot = UUID(uuidString: claimed.recipient),
-                      try await tx.query("SELECT id FROM robots WHERE id = $1 AND kind = $2 FOR UPDATE",
-                                         [robot, kind.rawValue]).first != nil
-                else { return .skipped(claimed, "the robot was removed") }
-                let recent = try await tx.query("""
-                    SELECT sent_at FROM robot_sends WHERE robot_id = $1 AND sent_at > now() - interval '60 seconds'
-                    ORDER BY sent_at DESC LIMIT $2
-                    """, [robot, robotLimit]).rows
-                if recent.count >= robotLimit {
-                    // The oldest of the last `robotLimit` sends leaves the window a minute after it went; a
-                    // second more covers the time between our claim and the provider counting it.
-                    let free = try recent[recent.count - 1].date("sent_at").addingTimeInterval(61)
-                    try await tx.query("UPDATE deliveries SET status = 'waiting', not_before = $2, updated_at = now() WHERE id = $1",
-                                       [id, free])
-                    return .deferred(free)
+                WHERE d.status = 'queued'
+                ORDER BY d.created_at
+                LIMIT $1
+                FOR UPDATE OF d SKIP LOCKED
+                """, [limit]).rows
+            var claims: [Claim] = []
+            var taken: [UUID] = []
+            // Robots in a fixed order, so two workers locking the same robots cannot deadlock.
+            for row in rows.sorted(by: { ($0["recipient"] ?? "") < ($1["recipient"] ?? "") }) {
+                var claimed = try Self.claimed(row)
+                if let kind = RobotKind(rawValue: claimed.channel) {
+                    guard let robot = UUID(uuidString: claimed.recipient),
+                          try await tx.query("SELECT id FROM robots WHERE id = $1 AND kind = $2 FOR UPDATE",
+                                             [robot, kind.rawValue]).first != nil,
+                          let credentials = try await robots.credentials(robot, in: tx)?.1
+                    else {
+                        claims.append(.skipped(claimed, "the robot was removed"))
+                        continue
+                    }
+                    let recent = try await tx.query("""
+                        SELECT sent_at FROM robot_sends WHERE robot_id = $1 AND sent_at > now() - interval '60 seconds'
+                        ORDER BY sent_at DESC LIMIT $2
+                        """, [robot, robotLimit]).rows
+                    if recent.count >= robotLimit {
+                        // The oldest of the last `robotLimit` sends leaves the window a minute after it went; a
+                        // second more covers the time between our claim and the provider counting it.
+                        let free = try recent[recent.count - 1].date("sent_at").addingTimeInterval(61)
+                        try await tx.query("UPDATE deliveries SET status = 'waiting', not_before = $2, updated_at = now() WHERE id = $1",
+                                           [claimed.id, free])
+                        claims.append(.deferred(claimed.id, free))
+                        continue
+                    }
+                    try await tx.query("INSERT INTO robot_sends (robot_id, sent_at, delivery_id) VALUES ($1, now(), $2)",
+                                       [robot, claimed.id])
+                    claimed.robot = (kind, credentials)
+                } else if claimed.channel == Channel.webhook {
+                    guard let webhook = UUID(uuidString: claimed.recipient),
+                          try await tx.query("SELECT 1 FROM webhooks WHERE id = $1 AND enabled", [webhook]).first != nil,
+                          let target = try await webhooks.target(webhook, in: tx)
+                    else {
+                        claims.append(.skipped(claimed, "the webhook was disabled or deleted"))
+                        continue
+                    }
+                    claimed.webhook = target
                 }
-                try await tx.query("INSERT INTO robot_sends (robot_id, sent_at) VALUES ($1, now())", [robot])
-            } else if claimed.channel == Channel.webhook {
-                guard let webhook = UUID(uuidString: claimed.recipient),
-                      try await tx.query("SELECT 1 FROM webhooks WHERE id = $1 AND enabled", [webhook]).first != nil
-                else { return .skipped(claimed, "the webhook was disabled or deleted") }
+                claimed.attempts += 1
+                taken.append(claimed.id)
+                claims.append(.claimed(claimed))
             }
-            try await tx.query("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1",
-                               [id])
-            var taken = claimed
-            taken.attempts += 1
-            return .claimed(taken)
+            if !taken.isEmpty {
+                try await tx.query("""
+                    UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = ANY($1::uuid[])
+                    """, [PGTextArray(taken.map { $0.uuidString.lowercased() })])
+            }
+            return claims
         }
     }
 
@@ -136,13 +164,28 @@ struct DeliveryStore: Sendable {
             recipientName: row["recipient_name"], locale: row["locale"], attempts: try row.int("attempts"),
             templateKey: try row.string("template_key"), category: try row.string("category"),
             dataText: try row.string("data"), attachments: attachments,
-            organizationId: row["organization_id"], correlationId: row["correlation_id"])
+            organizationId: row["organization_id"], correlationId: row["correlation_id"],
+            notificationId: try row.uuid("notification_id"))
     }
 
     func finish(_ id: UUID, status: String, error: String?, answer: String?, in tx: Transaction) async throws {
         try await tx.query("""
             UPDATE deliveries SET status = $2, last_error = $3, provider_answer = $4, updated_at = now() WHERE id = $1
             """, [id, status, error, answer])
+    }
+
+    /// Many deliveries sent, in one statement.
+    func finishSent(_ sent: [(id: UUID, answer: String)], in tx: Transaction) async throws {
+        try await tx.query("""
+            UPDATE deliveries d SET status = 'sent', last_error = NULL, provider_answer = s.answer, updated_at = now()
+            FROM unnest($1::uuid[], $2::text[]) AS s(id, answer)
+            WHERE d.id = s.id
+            """, [PGTextArray(sent.map { $0.id.uuidString.lowercased() }), PGTextArray(sent.map(\.answer))])
+    }
+
+    /// A robot's send counts from when the provider answered.
+    func robotSent(_ id: UUID, in tx: Transaction) async throws {
+        try await tx.query("UPDATE robot_sends SET sent_at = clock_timestamp() WHERE delivery_id = $1", [id])
     }
 
     /// A transient failure: the delivery waits for its next attempt, which the scheduler queues.
@@ -155,18 +198,12 @@ struct DeliveryStore: Sendable {
             """, [id, String(seconds), error])
     }
 
-    /// Deliveries whose wait is over go back to `queued`; the caller sends their commands.
-    func releaseDue(limit: Int, in tx: Transaction) async throws -> [(id: UUID, organizationId: String?, correlationId: String?)] {
+    /// Deliveries whose wait is over go back to `queued` (the trigger wakes the workers).
+    func releaseDue(in tx: Transaction) async throws -> Int {
         try await tx.query("""
-            WITH due AS (
-                SELECT id FROM deliveries WHERE status = 'waiting' AND not_before <= now()
-                ORDER BY not_before LIMIT $1 FOR UPDATE SKIP LOCKED
-            )
-            UPDATE deliveries d SET status = 'queued', updated_at = now()
-            FROM due, notifications n
-            WHERE d.id = due.id AND n.id = d.notification_id
-            RETURNING d.id, n.organization_id, n.correlation_id
-            """, [limit]).rows.map { (try $0.uuid("id"), $0["organization_id"], $0["correlation_id"]) }
+            UPDATE deliveries SET status = 'queued', updated_at = now()
+            WHERE status = 'waiting' AND not_before <= now()
+            """).affectedRows
     }
 
     /// Deliveries left `sending` by a service that stopped mid-send: whether they went out is
@@ -179,7 +216,4 @@ struct DeliveryStore: Sendable {
             """, [String(timeout.components.seconds)]).affectedRows
     }
 
-    func status(_ id: UUID, in tx: Transaction) async throws -> String? {
-        try await tx.query("SELECT status FROM deliveries WHERE id = $1", [id]).first?.string("status")
-    }
 }

@@ -85,15 +85,16 @@ struct WebhookStore: Sendable {
     }
 
     /// Counts a failed attempt; when the endpoint has failed without a success for longer than
-    /// `disableAfter`, switches it off and returns what the organization should be told.
-    func recordFailure(_ id: UUID, disableAfter: Duration, in tx: Transaction) async throws -> Disabled? {
+    /// `disableAfter`, and at least `minimumFailures` times in a row (one event's every attempt),
+    /// switches it off and returns what the organization should be told.
+    func recordFailure(_ id: UUID, disableAfter: Duration, minimumFailures: Int, in tx: Transaction) async throws -> Disabled? {
         guard let row = try await tx.query("""
             UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
                                 failing_since = coalesce(failing_since, now()), updated_at = now()
             WHERE id = $1
-            RETURNING enabled, failing_since <= now() - $2 * interval '1 second' AS sustained, url, organization_id,
-                      contact_email, created_by, consecutive_failures
-            """, [id, String(disableAfter.components.seconds)]).first,
+            RETURNING enabled, failing_since <= now() - $2 * interval '1 second' AND consecutive_failures >= $3 AS sustained,
+                      url, organization_id, contact_email, created_by, consecutive_failures
+            """, [id, String(disableAfter.components.seconds), minimumFailures]).first,
             try row.bool("enabled"), try row.bool("sustained")
         else { return nil }
         let failures = try row.int("consecutive_failures")
