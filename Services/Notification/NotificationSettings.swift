@@ -30,9 +30,11 @@ struct NotificationSettings: Sendable {
     var webhookPolicy: AddressPolicy
     /// A delivery still `sending` after this long lost its outcome (the service stopped mid-send).
     var sendingTimeout: Duration
-    /// Loops claiming and sending deliveries, and how many each takes at once.
-    var deliveryWorkers: Int
+    /// Sends in flight at most, and the most deliveries one claim takes.
+    var deliveryConcurrency: Int
     var deliveryBatch: Int
+    /// How long the recorder waits for more outcomes to write together.
+    var recordLinger: Duration
     /// How often idle workers look for work without a NOTIFY (one may be missed on a reconnect).
     var deliveryPollInterval: Duration
     var schedulerInterval: Duration
@@ -85,8 +87,9 @@ struct NotificationSettings: Sendable {
         webhookPolicy = policy
         sendingTimeout = env.duration("SENDING_TIMEOUT", default: .seconds(600))
         schedulerInterval = env.duration("SCHEDULER_INTERVAL", default: .seconds(1))
-        deliveryWorkers = env.int("DELIVERY_WORKERS", default: 4, in: 1...64)
-        deliveryBatch = env.int("DELIVERY_BATCH", default: 16, in: 1...500)
+        deliveryConcurrency = env.int("DELIVERY_CONCURRENCY", default: 64, in: 1...1000)
+        deliveryBatch = env.int("DELIVERY_BATCH", default: 32, in: 1...500)
+        recordLinger = env.duration("DELIVERY_RECORD_LINGER", default: .milliseconds(20))
         deliveryPollInterval = env.duration("DELIVERY_POLL_INTERVAL", default: .seconds(2))
         try env.validate()
         guard let box else { throw SecretBox.Failure(description: "NOTIFICATION_SECRET_KEY is required") }

@@ -7,13 +7,15 @@ import ServiceLifecycle
 
 /// Sends queued deliveries (email, robots, webhooks), each exactly once on the common path.
 ///
-/// `workers` loops each claim a batch of queued deliveries in a transaction that marks them
-/// `sending` and commits before anything leaves (the intent), send them side by side, then
-/// record every outcome with its event in one more transaction. A crash between sending and
-/// recording leaves deliveries `sending` — later `unconfirmed` — never sent twice. A transient
-/// failure puts the delivery in `waiting` for its back-off; the scheduler queues it again, so
-/// retries survive restarts and hold nothing while they wait. New work wakes the loops through
-/// NOTIFY (the deliveries table's trigger), with a poll as a fallback.
+/// A pipeline without barriers: the claimer takes batches of queued deliveries in a transaction
+/// that marks them `sending` and commits before anything leaves (the intent), as long as fewer
+/// than `deliveryConcurrency` sends are in flight; each send runs on its own; the recorder
+/// writes whatever outcomes have arrived, with their events, in one transaction at a time. A
+/// crash between sending and recording leaves deliveries `sending` — later `unconfirmed` —
+/// never sent twice. A transient failure puts the delivery in `waiting` for its back-off; the
+/// scheduler queues it again, so retries survive restarts and hold nothing while they wait.
+/// New work wakes the claimer through NOTIFY (the deliveries table's trigger), with a poll as a
+/// fallback.
 struct DeliveryWorker: Service {
     let service: String
     let pool: PGPool
@@ -26,10 +28,12 @@ struct DeliveryWorker: Service {
     func run() async throws {
         let listener = NotificationListener(pool.configuration, channel: "\(pool.schema)_deliveries", logger: logger)
         let doorbell = Doorbell()
+        let outcomes = Outcomes()
+        let slots = Slots(settings.deliveryConcurrency)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                // One listener for all loops: it rings when rows are queued, or after the poll
-                // interval in case a NOTIFY was missed.
+                // One listener: it rings when rows are queued, or after the poll interval in
+                // case a NOTIFY was missed.
                 group.addTask {
                     while !Task.isShuttingDownGracefully && !Task.isCancelled {
                         await listener.wait(timeout: settings.deliveryPollInterval)
@@ -37,9 +41,12 @@ struct DeliveryWorker: Service {
                     }
                     await doorbell.close()
                 }
-                for _ in 0..<settings.deliveryWorkers {
-                    group.addTask { await loop(doorbell) }
+                group.addTask { await record(outcomes) }
+                await withDiscardingTaskGroup { senders in
+                    await claim(doorbell: doorbell, slots: slots, outcomes: outcomes, senders: &senders)
                 }
+                // Every send has finished: what is left to record is in `outcomes`.
+                await outcomes.close()
             }
         } onGracefulShutdown: {
             listener.interrupt()
@@ -47,51 +54,84 @@ struct DeliveryWorker: Service {
         await listener.close()
     }
 
-    private func loop(_ doorbell: Doorbell) async {
+    /// Claims while there is room for more sends, and starts each send.
+    private func claim(doorbell: Doorbell, slots: Slots, outcomes: Outcomes, senders: inout DiscardingTaskGroup) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Read before claiming, so a ring during the claim is not missed.
             let rung = await doorbell.rings
+            // Claims of one each would cost a transaction per delivery: wait for room for a batch.
+            let room = min(settings.deliveryBatch, await slots.free(atLeast: max(1, min(settings.deliveryBatch, settings.deliveryConcurrency / 2))))
+            let claims: [DeliveryStore.Claim]
             do {
-                // A full batch means more may be waiting: claim again at once.
-                if try await round() == settings.deliveryBatch { continue }
+                claims = try await store.claim(limit: room, robotLimit: settings.robotRateLimit,
+                                               robots: channels.robots, webhooks: channels.webhooks, pool: pool)
             } catch {
-                logger.error("delivery round failed; trying again", metadata: ["error": "\(error)"])
+                logger.error("claiming deliveries failed; trying again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
+                continue
             }
+            for claim in claims {
+                guard case .claimed(let delivery) = claim else {
+                    await outcomes.add(.settled(claim))
+                    continue
+                }
+                await slots.take()
+                senders.addTask {
+                    let result = await channels.send(delivery)
+                    await outcomes.add(.sent(delivery, result))
+                    await slots.give()
+                }
+            }
+            // A full claim means more may be waiting: claim again at once.
+            if claims.count == room { continue }
             guard await doorbell.wait(after: rung) else { return }
         }
     }
 
-    /// One batch: claim, send, record. Returns how many deliveries it claimed.
-    func round() async throws -> Int {
-        let claims = try await store.claim(limit: settings.deliveryBatch, robotLimit: settings.robotRateLimit,
-                                           robots: channels.robots, webhooks: channels.webhooks, pool: pool)
-        guard !claims.isEmpty else { return 0 }
-        let results = await withTaskGroup(of: (DeliveryStore.Claimed, DeliveryResult)?.self) { group in
-            for claim in claims {
-                guard case .claimed(let delivery) = claim else { continue }
-                group.addTask { (delivery, await channels.send(delivery)) }
+    /// Writes the outcomes that have arrived, all in one transaction, until the pipeline closes.
+    private func record(_ outcomes: Outcomes) async {
+        while var batch = await outcomes.next() {
+            // Outcomes arrive one by one; a moment's wait gathers many into one transaction
+            // (and one outbox round for the relay) instead of one each.
+            if batch.count < settings.deliveryBatch {
+                try? await Task.sleep(for: settings.recordLinger)
+                batch += await outcomes.drain()
             }
-            var results: [(DeliveryStore.Claimed, DeliveryResult)] = []
-            for await result in group { if let result { results.append(result) } }
-            return results
-        }
-        try await pool.withTransaction { tx in
-            for claim in claims {
-                switch claim {
-                case .claimed: break
-                case .deferred(let id, let until):
-                    logger.info("robot rate limit: delivery waits", metadata: ["deliveryId": "\(id)", "until": "\(ISO8601.format(until))"])
-                case .skipped(let delivery, let reason):
-                    try await store.finish(delivery.id, status: "skipped", error: reason, answer: nil, in: tx)
-                    try await sink(for: delivery, tx).publish(NotificationFailed(
-                        deliveryId: delivery.id.uuidString.lowercased(), channel: delivery.channel, recipient: delivery.recipient,
-                        templateKey: delivery.templateKey, reason: reason, permanent: true), organizationId: delivery.organizationId)
+            var attempt = 0
+            while true {
+                do {
+                    try await pool.withTransaction { tx in try await record(batch, in: tx) }
+                    break
+                } catch {
+                    attempt += 1
+                    // Given up, the deliveries stay `sending` and are later marked unconfirmed.
+                    guard attempt < 5 else {
+                        logger.critical("recording delivery outcomes failed; they will show as unconfirmed",
+                                        metadata: ["count": "\(batch.count)", "error": "\(error)"])
+                        break
+                    }
+                    logger.error("recording delivery outcomes failed; trying again", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(attempt))
                 }
             }
-            // The common case, sent, is recorded for the whole batch in two statements.
-            var sent: [(DeliveryStore.Claimed, String)] = []
-            for (delivery, result) in results {
+        }
+    }
+
+    private func record(_ batch: [Outcome], in tx: Transaction) async throws {
+        // The common case, sent, is recorded for the whole batch in two statements.
+        var sent: [(DeliveryStore.Claimed, String)] = []
+        for outcome in batch {
+            switch outcome {
+            case .settled(.deferred(let id, let until)):
+                logger.info("robot rate limit: delivery waits", metadata: ["deliveryId": "\(id)", "until": "\(ISO8601.format(until))"])
+            case .settled(.skipped(let delivery, let reason)):
+                try await store.finish(delivery.id, status: "skipped", error: reason, answer: nil, in: tx)
+                try await sink(for: delivery, tx).publish(NotificationFailed(
+                    deliveryId: delivery.id.uuidString.lowercased(), channel: delivery.channel, recipient: delivery.recipient,
+                    templateKey: delivery.templateKey, reason: reason, permanent: true), organizationId: delivery.organizationId)
+            case .settled(.claimed):
+                break
+            case .sent(let delivery, let result):
                 if delivery.robot != nil { try await store.robotSent(delivery.id, in: tx) }
                 if case .sent(let answer) = result, delivery.channel != Channel.webhook {
                     sent.append((delivery, answer))
@@ -99,9 +139,8 @@ struct DeliveryWorker: Service {
                     try await record(result, of: delivery, sink: sink(for: delivery, tx))
                 }
             }
-            try await recordSent(sent, in: tx)
         }
-        return claims.count
+        try await recordSent(sent, in: tx)
     }
 
     private func sink(for delivery: DeliveryStore.Claimed, _ tx: Transaction) -> EventSink {
@@ -177,6 +216,76 @@ struct DeliveryWorker: Service {
             recipients: [recipient], channels: [Channel.email, Channel.inbox])
         try await intake.accept(notice, sourceKey: "webhook-disabled:\(id):\(sink.causationId ?? UUID().uuidString)",
                                 organizationId: disabled.organizationId, correlationId: sink.correlationId, sink: sink)
+    }
+}
+
+/// What the recorder writes: the outcome of a send, or a claim settled without one.
+enum Outcome: Sendable {
+    case sent(DeliveryStore.Claimed, DeliveryResult)
+    case settled(DeliveryStore.Claim)
+}
+
+/// Outcomes waiting to be recorded; `next` hands over all that arrived, waiting for one if none.
+actor Outcomes {
+    private var pending: [Outcome] = []
+    private var waiter: CheckedContinuation<[Outcome]?, Never>?
+    private var closed = false
+
+    func add(_ outcome: Outcome) {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: [outcome])
+        } else {
+            pending.append(outcome)
+        }
+    }
+
+    /// Whatever arrived, without waiting.
+    func drain() -> [Outcome] {
+        defer { pending = [] }
+        return pending
+    }
+
+    /// nil once closed and drained.
+    func next() async -> [Outcome]? {
+        if !pending.isEmpty {
+            defer { pending = [] }
+            return pending
+        }
+        if closed { return nil }
+        return await withCheckedContinuation { waiter = $0 }
+    }
+
+    func close() {
+        closed = true
+        if let waiter, pending.isEmpty {
+            self.waiter = nil
+            waiter.resume(returning: nil)
+        }
+    }
+}
+
+/// How many sends may be in flight.
+actor Slots {
+    private var available: Int
+    private var waiting: (needed: Int, continuation: CheckedContinuation<Void, Never>)?
+
+    init(_ capacity: Int) { available = capacity }
+
+    /// Free slots, once at least `needed` are free. One caller (the claimer) waits at a time.
+    func free(atLeast needed: Int) async -> Int {
+        if available < needed { await withCheckedContinuation { waiting = (needed, $0) } }
+        return available
+    }
+
+    func take() { available -= 1 }
+
+    func give() {
+        available += 1
+        if let waiting, available >= waiting.needed {
+            self.waiting = nil
+            waiting.continuation.resume()
+        }
     }
 }
 
