@@ -9,8 +9,15 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     // Router middleware comes first: it wraps the routes added after it, and unknown paths too.
     router.add(middleware: ProblemMiddleware())
     HealthRoute(rpc: rpc, timeout: settings.healthTimeout).register(on: router)
+
+    let service = ServiceClient(rpc: rpc, timeout: settings.requestTimeout)
     // Everything under /v1 needs a valid access token.
-    router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier))
+    let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier))
+    InboxRoutes(service: service).register(on: v1)
+    PreferenceRoutes(service: service).register(on: v1)
+    WebhookRoutes(service: service).register(on: v1)
+    RobotRoutes(service: service).register(on: v1)
+    RuleRoutes(service: service).register(on: v1)
     return router
 }
 
