@@ -37,15 +37,19 @@ final class GatewayStack: Sendable {
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let ports = try freePorts(3, in: 39300...39399)
         let secret = randomBase64(32)
-        let common = ["AMQP_URL": amqp, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "5s"]
-        var notificationEnvironment = common.merging([
+        // Small pools: the whole suite shares the test stack's PostgreSQL.
+        let common = ["AMQP_URL": amqp, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "5s", "DB_POOL_SIZE": "3"]
+        // No WEBHOOK_ALLOW_HTTP nor WEBHOOK_ALLOWED_NETWORKS: the default policy (https only, no
+        // internal addresses), as in production.
+        let notificationEnvironment = common.merging([
             "DATABASE_URL": try TestStack.environment("NOTIFICATION_DATABASE_URL"),
             "SMTP_URL": try TestStack.environment("SMTP_URL"),
-            "NOTIFICATION_SECRET_KEY": randomBase64(32),
+            // The stack's key when it has one: another notification consumer of the same schema
+            // (the whole-stack test) may be running and must be able to open what this one sealed.
+            "NOTIFICATION_SECRET_KEY": ProcessInfo.processInfo.environment["NOTIFICATION_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? randomBase64(32),
             "OPS_PORT": String(ports[0]),
         ]) { $1 }
-        // The default webhook policy (https only, no internal addresses), as in production.
-        notificationEnvironment["WEBHOOK_ALLOW_HTTP"] = nil
         let gatewayEnvironment = common.merging([
             "DATABASE_URL": try TestStack.environment("GATEWAY_DATABASE_URL"),
             "OPS_PORT": String(ports[1]),
