@@ -45,7 +45,8 @@ compose-config: ## Validate compose/compose.yaml (installs docker-compose if mis
 		echo "installing docker-compose (without the container engine it recommends)"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose; \
 	fi
-	@NOTIFICATION_SECRET_KEY=$${NOTIFICATION_SECRET_KEY:-config-check-only} docker-compose -f compose/compose.yaml config -q && echo "compose/compose.yaml: valid"
+	@NOTIFICATION_SECRET_KEY=$${NOTIFICATION_SECRET_KEY:-config-check-only} \
+		GATEWAY_TOKEN_SECRET=$${GATEWAY_TOKEN_SECRET:-config-check-only} docker-compose -f compose/compose.yaml config -q && echo "compose/compose.yaml: valid"
 
 build: ## swift build (CONFIGURATION=debug|release)
 	swift build -c $(CONFIGURATION)

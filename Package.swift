@@ -38,8 +38,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // 3.x or 4.x: jwt-kit 5.7+ needs swift-crypto 4.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries, each behind a shim header that hides header-path differences and
@@ -97,7 +100,9 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: ["ServiceKit", "Contracts", "Messaging", "Persistence",
-                           .product(name: "Hummingbird", package: "hummingbird")],
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "JWTKit", package: "jwt-kit")],
             path: "Services/Gateway",
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
@@ -128,6 +133,9 @@ let package = Package(
         ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Contracts", "Messaging", "HTTPClient", "TestSupport",
+                                                       .product(name: "JWTKit", package: "jwt-kit")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),

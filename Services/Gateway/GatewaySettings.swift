@@ -8,6 +8,8 @@ struct GatewaySettings: Sendable {
     var requestTimeout: Duration
     /// How long `/health` waits for each service's ping.
     var healthTimeout: Duration
+    /// How access tokens are signed and what they must say.
+    var token: TokenSettings
 
     init(_ environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -15,6 +17,24 @@ struct GatewaySettings: Sendable {
         port = env.int("GATEWAY_PORT", default: 8080, in: 0...65535)
         requestTimeout = env.duration("RPC_TIMEOUT", default: .seconds(5))
         healthTimeout = env.duration("HEALTH_TIMEOUT", default: .seconds(2))
+        // The value's bytes are the HMAC key; its value never appears in a message.
+        let secret = env.required("GATEWAY_TOKEN_SECRET")
+        env.check(secret.isEmpty || secret.utf8.count >= TokenSettings.minimumSecretBytes,
+                  "GATEWAY_TOKEN_SECRET must be at least \(TokenSettings.minimumSecretBytes) bytes (openssl rand -base64 32)")
+        token = TokenSettings(secret: Array(secret.utf8),
+                              issuer: env.string("GATEWAY_TOKEN_ISSUER", default: "convene"),
+                              audience: env.string("GATEWAY_TOKEN_AUDIENCE", default: "convene-api"))
         try env.validate()
     }
+}
+
+/// The key and the expected claims of access tokens, shared by `TokenVerifier` and `TokenIssuer`.
+struct TokenSettings: Sendable {
+    static let minimumSecretBytes = 32
+    /// HS256 key (`GATEWAY_TOKEN_SECRET`).
+    var secret: [UInt8]
+    /// `iss` of every token (`GATEWAY_TOKEN_ISSUER`).
+    var issuer: String
+    /// Must be among a token's `aud` (`GATEWAY_TOKEN_AUDIENCE`).
+    var audience: String
 }

@@ -111,7 +111,7 @@ start_service() {
         "SMTP_URL=$SMTP_URL"
         "BLOB_DIR=$BLOB_DIR"
     )
-    [[ "$name" == gateway ]] && env+=("GATEWAY_PORT=$GATEWAY_PORT")
+    [[ "$name" == gateway ]] && env+=("GATEWAY_PORT=$GATEWAY_PORT" "GATEWAY_TOKEN_SECRET=$GATEWAY_TOKEN_SECRET")
     # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
     [[ "$name" == notification ]] && env+=("NOTIFICATION_SECRET_KEY=$NOTIFICATION_SECRET_KEY"
                                            "WEBHOOK_ALLOW_HTTP=true" "WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8")
@@ -207,7 +207,7 @@ STACK_STARTED=1
 bash "$STACK" up run
 # shellcheck disable=SC1090,SC1091  # written by stack.sh up
 . "$DIR/env"
-HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY)
+HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY -u GATEWAY_TOKEN_SECRET)
 for name in "${SERVICES[@]}"; do
     role="${name//-/_}"
     HIDE_FROM_SERVICES+=(-u "${role^^}_DATABASE_URL")

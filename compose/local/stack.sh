@@ -548,6 +548,16 @@ notification_secret_key() {
     cat "$file"
 }
 
+# The key that signs and checks the gateway's access tokens (HS256): made once per stack folder
+# and kept, so tokens issued before a restart stay valid until they expire.
+gateway_token_secret() {
+    local file="$DIR/gateway-token-secret"
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && head -c 32 /dev/urandom | base64 >"$file.tmp" && mv -f "$file.tmp" "$file")
+    fi
+    cat "$file"
+}
+
 write_env_file() {
     local tmp="$ENV_FILE.tmp.$$" role
     {
@@ -570,7 +580,8 @@ write_env_file() {
             CONTRACTS_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
             DINGTALK_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/robot/send")" \
             WECOM_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/cgi-bin/webhook/send")" \
-            NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")"
+            NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
+            GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")"
     } >"$tmp"
     chmod 600 "$tmp"     # it holds the passwords
     mv -f "$tmp" "$ENV_FILE"

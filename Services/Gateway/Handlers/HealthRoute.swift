@@ -48,21 +48,14 @@ struct HealthRoute {
             return ServiceHealth(status: "down", error: "\(error)")
         }
     }
-}
 
-func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, logger: Logger) -> some ApplicationProtocol {
-    let router = Router()
-    let health = HealthRoute(rpc: rpc, timeout: settings.healthTimeout)
-    router.get("health") { _, _ -> Response in
-        let report = await health.report()
-        let body = (try? ConveneJSON.encode(report)) ?? []
-        return Response(status: report.status == "ok" ? .ok : .serviceUnavailable,
-                        headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    func register(on router: Router<GatewayRequestContext>) {
+        router.get("health") { _, _ -> Response in
+            let report = await report()
+            let body = (try? ConveneJSON.encode(report)) ?? []
+            return Response(status: report.status == "ok" ? .ok : .serviceUnavailable,
+                            headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
     }
-    var logger = logger
-    logger[metadataKey: "component"] = "http"
-    return Application(router: router,
-                       configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "convene"),
-                       logger: logger)
 }

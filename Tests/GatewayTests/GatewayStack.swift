@@ -1,0 +1,200 @@
+import Contracts
+import Foundation
+@testable import Gateway
+import HTTPClient
+import Messaging
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `notification` and `gateway` executables, started as child processes against the
+/// test stack's broker and database, on free ports of their own. Other tests may run another
+/// `notification` consumer on the same queue at the same time: everything here relies only on
+/// the replies to its own requests and on its own accounts and organization.
+final class GatewayStack: Sendable {
+    @TaskLocal static var current: GatewayStack?
+
+    let baseURL: String
+    let tokens: TokenIssuer
+    let logs: String
+    let organizationId = "org-" + UUID().uuidString.prefix(8).lowercased()
+    let client = CurlHTTPClient(configuration: .init(timeout: .seconds(30)))
+    private let processes: [String: ChildProcess]
+
+    private init(baseURL: String, tokens: TokenIssuer, logs: String, processes: [String: ChildProcess]) {
+        self.baseURL = baseURL
+        self.tokens = tokens
+        self.logs = logs
+        self.processes = processes
+    }
+
+    static func start() async throws -> GatewayStack {
+        let bin = try TestStack.environment("CONVENE_BIN_DIR")
+        let amqp = try TestStack.environment("AMQP_URL")
+        let logs = NSTemporaryDirectory() + "convene-gateway-e2e-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let ports = try freePorts(3, in: 39300...39399)
+        let secret = randomBase64(32)
+        // Small pools: the whole suite shares the test stack's PostgreSQL.
+        let common = ["AMQP_URL": amqp, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "5s", "DB_POOL_SIZE": "3"]
+        // No WEBHOOK_ALLOW_HTTP nor WEBHOOK_ALLOWED_NETWORKS: the default policy (https only, no
+        // internal addresses), as in production.
+        let notificationEnvironment = common.merging([
+            "DATABASE_URL": try TestStack.environment("NOTIFICATION_DATABASE_URL"),
+            "SMTP_URL": try TestStack.environment("SMTP_URL"),
+            // The stack's key when it has one: another notification consumer of the same schema
+            // (the whole-stack test) may be running and must be able to open what this one sealed.
+            "NOTIFICATION_SECRET_KEY": ProcessInfo.processInfo.environment["NOTIFICATION_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? randomBase64(32),
+            "OPS_PORT": String(ports[0]),
+        ]) { $1 }
+        let gatewayEnvironment = common.merging([
+            "DATABASE_URL": try TestStack.environment("GATEWAY_DATABASE_URL"),
+            "OPS_PORT": String(ports[1]),
+            "GATEWAY_PORT": String(ports[2]),
+            "GATEWAY_TOKEN_SECRET": secret,
+            // Generous: the machine may be busy with other test suites.
+            "RPC_TIMEOUT": "15s",
+        ]) { $1 }
+        var processes: [String: ChildProcess] = [:]
+        processes["notification"] = try ChildProcess([bin + "/notification"], environment: notificationEnvironment,
+                                                     output: logs + "/notification.log")
+        do {
+            processes["gateway"] = try ChildProcess([bin + "/gateway"], environment: gatewayEnvironment,
+                                                    output: logs + "/gateway.log")
+        } catch {
+            await stop(processes)
+            throw error
+        }
+        let tokens = TokenIssuer(settings: TokenSettings(secret: Array(secret.utf8), issuer: "convene", audience: "convene-api"))
+        let stack = GatewayStack(baseURL: "http://127.0.0.1:\(ports[2])", tokens: tokens, logs: logs, processes: processes)
+        do {
+            try await stack.waitUntilReady(opsPorts: [ports[0], ports[1]])
+        } catch {
+            await stack.stop()
+            throw error
+        }
+        return stack
+    }
+
+    /// Both ops servers ready, then one request that goes all the way to the service and back.
+    private func waitUntilReady(opsPorts: [Int]) async throws {
+        for port in opsPorts {
+            let ready = await eventually(timeout: .seconds(90)) {
+                (try? await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/ready")))?.status == 200
+            }
+            guard ready else { throw Failure("ops port \(port) never became ready;\n\(logTails())") }
+        }
+        let token = try await self.token(account: "probe-" + UUID().uuidString.prefix(8).lowercased())
+        let answered = await eventually(timeout: .seconds(60)) {
+            (try? await call(.get, "/v1/me/inbox/unread-count", token: token))?.status == 200
+        }
+        guard answered else { throw Failure("the gateway never answered an inbox request;\n\(logTails())") }
+    }
+
+    func stop() async { await Self.stop(processes) }
+
+    private static func stop(_ processes: [String: ChildProcess]) async {
+        for process in processes.values { process.signal(SIGTERM) }
+        for process in processes.values where await process.wait(timeout: .seconds(15)) == nil {
+            process.signal(SIGKILL)
+            _ = await process.wait(timeout: .seconds(5))
+        }
+    }
+
+    func logTails() -> String {
+        ["notification", "gateway"].map { name in
+            let text = (try? String(contentsOfFile: "\(logs)/\(name).log", encoding: .utf8)) ?? ""
+            return "--- \(name) (last 3000 characters of \(logs)/\(name).log):\n" + String(text.suffix(3000))
+        }.joined(separator: "\n")
+    }
+
+    // MARK: Calling the API
+
+    func token(account: String, organization: String? = nil, roles: [Principal.Role] = [.user],
+               email: String? = nil) async throws -> String {
+        try await tokens.issue(accountId: account, organizationId: organization ?? organizationId, roles: roles, email: email)
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, token: String? = nil, body: String? = nil,
+              headers: [(name: String, value: String)] = []) async throws -> HTTPResponse {
+        var request = HTTPRequest(method: method, url: baseURL + path, headers: headers)
+        if let token { request.setHeader("Authorization", "Bearer " + token) }
+        if let body {
+            request.body = Array(body.utf8)
+            request.setHeader("Content-Type", "application/json")
+        }
+        return try await client.execute(request)
+    }
+
+    /// Publishes `notification.send` as any service would.
+    func send(_ notification: SendNotification) async throws {
+        let publisher = Publisher(.init(amqp: try TestStack.amqp(name: "gateway-e2e-pub")), logger: TestStack.logger)
+        let envelope = Envelope(notification, source: "gateway-e2e", organizationId: organizationId)
+        try await publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.commands))
+        await publisher.shutdown(grace: .seconds(2))
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func randomBase64(_ count: Int) -> String {
+        Data((0..<count).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
+
+    /// Ports nobody listens on, tried from a random place in `range`.
+    static func freePorts(_ count: Int, in range: ClosedRange<Int>) throws -> [Int] {
+        let offset = Int.random(in: 0..<range.count)
+        var found: [Int] = []
+        for index in 0..<range.count where found.count < count {
+            let port = range.lowerBound + (offset + index) % range.count
+            if canBind(port) { found.append(port) }
+        }
+        guard found.count == count else { throw Failure("no \(count) free ports in \(range)") }
+        return found
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+/// Starts the stack once around the suite it is attached to, and stops it afterwards.
+struct GatewayStackTrait: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let stack = try await GatewayStack.start()
+        do {
+            try await GatewayStack.$current.withValue(stack) { try await function() }
+        } catch {
+            await stack.stop()
+            throw error
+        }
+        await stack.stop()
+    }
+}
+
+extension Trait where Self == GatewayStackTrait {
+    static var gatewayStack: Self { Self() }
+}
+
+extension HTTPResponse {
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try ConveneJSON.decode(type, from: body) }
+
+    /// The problem document of an error answer.
+    var problem: Problem.Body? { try? decode(Problem.Body.self) }
+}
