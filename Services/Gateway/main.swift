@@ -2,6 +2,10 @@ import Foundation
 import Messaging
 import ServiceKit
 
+if CommandLine.arguments.dropFirst().first == "issue-token" {
+    await IssueTokenCommand.run(Array(CommandLine.arguments.dropFirst(2)))
+}
+
 await ServiceMain.run(
     .gateway,
     bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),

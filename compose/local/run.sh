@@ -235,10 +235,10 @@ until curl -fsS -m 2 -o /dev/null "$health_url" 2>/dev/null; do
     sleep 0.5
 done
 
-# Demo data, if a seed script exists (written separately; optional).
+# Demo data (compose/local/seed.sh): a demo organization, its admin's token, a robot, a webhook.
 if [[ -f "$ROOT/compose/local/seed.sh" ]]; then
     log "seeding demo data (compose/local/seed.sh)"
-    GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" bash "$ROOT/compose/local/seed.sh" \
+    GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" BIN_DIR="$BIN_DIR" bash "$ROOT/compose/local/seed.sh" \
         || log "WARNING: compose/local/seed.sh failed (exit $?); the services keep running"
 fi
 
