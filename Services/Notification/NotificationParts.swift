@@ -38,9 +38,9 @@ struct NotificationParts: Sendable {
     func handlers(service: String, logger: Logger) -> [any MessageHandler] {
         let robots = RobotStore(secrets: settings.secrets)
         let webhooks = WebhookStore(secrets: settings.secrets)
-        let intake = NotificationIntake(service: service, templates: templates, robots: robots)
+        let intake = NotificationIntake(templates: templates, robots: robots)
         let events: [any MessageHandler] = WebhookEvents.producers.map {
-            OnDomainEvent(pattern: "\($0).#", service: service, rules: rules, intake: intake, webhooks: webhooks)
+            OnDomainEvent(pattern: "\($0).#", rules: rules, intake: intake, webhooks: webhooks)
         }
         return events + [
             AcceptNotification(service: service, intake: intake),
@@ -68,7 +68,7 @@ struct NotificationParts: Sendable {
         let channels = DeliveryChannels(settings: settings, templates: templates, smtp: smtp, robots: robots,
                                         webhooks: WebhookStore(secrets: settings.secrets), logger: logger)
         return DeliveryWorker(service: service, pool: pool, settings: settings, channels: channels,
-                              intake: NotificationIntake(service: service, templates: templates, robots: robots), logger: logger)
+                              intake: NotificationIntake(templates: templates, robots: robots), logger: logger)
     }
 
     func scheduler(service: String, pool: PGPool, logger: Logger) -> DeliveryScheduler {

@@ -102,7 +102,7 @@ struct ChannelRuleTests {
 
     @Test("each person gets the channels they have an address for; a robot only its own; opt-outs are skipped")
     func plans() throws {
-        let intake = NotificationIntake(service: "n", templates: try TemplateLibrary(directory: NotificationHarness.root + "/Services/Notification/Templates"),
+        let intake = NotificationIntake(templates: try TemplateLibrary(directory: NotificationHarness.root + "/Services/Notification/Templates"),
                                         robots: RobotStore(secrets: try SecretBox(current: SecretBox.generateKey())))
         let person = SendNotification.Recipient(accountId: "a1", email: "p@example.com")
         #expect(intake.plans(for: person, channels: ["email", "inbox", "dingtalk"], robotKinds: [:], optedOut: [], category: "c")

@@ -10,7 +10,6 @@ import Persistence
 /// The in-app inbox is written right here (it is the service's own table); email and robots are
 /// left `queued` for the delivery workers.
 struct NotificationIntake: Sendable {
-    let service: String
     let templates: TemplateLibrary
     let robots: RobotStore
     let store = DeliveryStore()
@@ -108,7 +107,7 @@ struct NotificationIntake: Sendable {
             }
             return channels.contains(kind.rawValue) ? [Plan(channel: kind.rawValue, address: robot.lowercased(), status: "queued")] : []
         }
-        let isOptedOut = [recipient.email, recipient.accountId].contains { $0.map(optedOut.contains) == true }
+        let isOptedOut = [recipient.email, recipient.accountId].contains { $0.map { optedOut.contains($0.lowercased()) } == true }
         var plans: [Plan] = []
         for channel in channels {
             let address: String? = switch channel {

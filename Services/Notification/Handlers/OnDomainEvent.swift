@@ -8,7 +8,6 @@ import Persistence
 /// the organization's webhooks that subscribe to its type get it as an outgoing webhook.
 struct OnDomainEvent: MessageHandler {
     let pattern: String
-    let service: String
     let rules: RuleBook
     let intake: NotificationIntake
     let webhooks: WebhookStore

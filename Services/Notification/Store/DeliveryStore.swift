@@ -77,11 +77,14 @@ struct DeliveryStore: Sendable {
             """, [id, notification, channel, recipient, name, locale, status, error]).affectedRows == 1
     }
 
+    /// Who among `recipients` opted out of `category`, lower-cased: addresses compare without
+    /// regard to case (`Ann@Example.com` is `ann@example.com`).
     func optedOut(_ recipients: [String], category: String, in tx: Transaction) async throws -> Set<String> {
         guard !recipients.isEmpty else { return [] }
         let rows = try await tx.query("""
-            SELECT recipient FROM preferences WHERE category = $1 AND opted_out AND recipient = ANY($2::text[])
-            """, [category, PGTextArray(recipients)]).rows
+            SELECT lower(recipient) AS recipient FROM preferences
+            WHERE category = $1 AND opted_out AND lower(recipient) = ANY($2::text[])
+            """, [category, PGTextArray(recipients.map { $0.lowercased() })]).rows
         return Set(try rows.map { try $0.string("recipient") })
     }
 
