@@ -47,40 +47,39 @@ struct NotificationIntake: Sendable {
                 sink: EventSink) async throws -> Bool {
         let tx = sink.transaction
         let data = String(decoding: try ConveneJSON.encode(request.data), as: UTF8.self)
-        guard let notification = try await store.insertNotification(.init(
-            sourceKey: sourceKey, category: request.category, transactional: request.transactional,
-            templateKey: request.templateKey, dataJSON: data, locale: request.locale, attachments: request.attachments,
-            organizationId: organizationId, correlationId: correlationId), in: tx)
-        else {
-            sink.logger.info("notification already accepted", metadata: ["sourceKey": "\(sourceKey)"])
-            return false
-        }
         let people = request.recipients.filter { $0.robot == nil }
         let optedOut = request.transactional ? [] : try await store.optedOut(
             people.flatMap { [$0.email, $0.accountId].compactMap { $0 } }, category: request.category, in: tx)
         let robotKinds = try await robots.kinds(of: request.recipients.compactMap(\.robot), organizationId: organizationId, in: tx)
 
-        for recipient in request.recipients {
-            for plan in plans(for: recipient, channels: request.channels, robotKinds: robotKinds, optedOut: optedOut,
-                              category: request.category) {
-                let id = UUID()
-                // A recipient listed twice gets one delivery.
-                guard try await store.insertDelivery(
-                    id: id, notification: notification, channel: plan.channel, recipient: plan.address,
-                    name: recipient.name, locale: recipient.locale, status: plan.status, error: plan.reason, in: tx)
-                else { continue }
-                switch plan.status {
-                case "queued" where plan.channel == Channel.inbox:
-                    try await deliverToInbox(id, account: plan.address, recipient: recipient, request: request,
-                                             organizationId: organizationId, sink: sink)
-                case "queued":
-                    break
-                default:
-                    try await sink.publish(NotificationFailed(
-                        deliveryId: id.uuidString.lowercased(), channel: plan.channel, recipient: plan.address,
-                        templateKey: request.templateKey, reason: plan.reason ?? plan.status, permanent: true),
-                        organizationId: organizationId)
-                }
+        let planned = request.recipients.flatMap { recipient in
+            plans(for: recipient, channels: request.channels, robotKinds: robotKinds, optedOut: optedOut,
+                  category: request.category).map { (id: UUID(), recipient: recipient, plan: $0) }
+        }
+        // One statement records the request and its deliveries; a recipient listed twice gets one.
+        guard let inserted = try await store.insert(.init(
+            sourceKey: sourceKey, category: request.category, transactional: request.transactional,
+            templateKey: request.templateKey, dataJSON: data, locale: request.locale, attachments: request.attachments,
+            organizationId: organizationId, correlationId: correlationId), deliveries: planned.map {
+            DeliveryStore.NewDelivery(id: $0.id, channel: $0.plan.channel, recipient: $0.plan.address, name: $0.recipient.name,
+                                      locale: $0.recipient.locale, status: $0.plan.status, error: $0.plan.reason)
+        }, in: tx)
+        else {
+            sink.logger.info("notification already accepted", metadata: ["sourceKey": "\(sourceKey)"])
+            return false
+        }
+        for (id, recipient, plan) in planned where inserted.contains(id) {
+            switch plan.status {
+            case "queued" where plan.channel == Channel.inbox:
+                try await deliverToInbox(id, account: plan.address, recipient: recipient, request: request,
+                                         organizationId: organizationId, sink: sink)
+            case "queued":
+                break
+            default:
+                try await sink.publish(NotificationFailed(
+                    deliveryId: id.uuidString.lowercased(), channel: plan.channel, recipient: plan.address,
+                    templateKey: request.templateKey, reason: plan.reason ?? plan.status, permanent: true),
+                    organizationId: organizationId)
             }
         }
         return true

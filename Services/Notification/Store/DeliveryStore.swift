@@ -66,6 +66,48 @@ struct DeliveryStore: Sendable {
         return inserted.affectedRows == 1 ? id : nil
     }
 
+    struct NewDelivery: Sendable {
+        var id: UUID
+        var channel: String
+        var recipient: String
+        var name: String?
+        var locale: String?
+        var status: String
+        var error: String?
+    }
+
+    /// Records a request once per source key, with its deliveries, in one statement. nil when
+    /// the source key was seen before; else the deliveries recorded (a recipient listed twice on
+    /// a channel gets one).
+    func insert(_ new: NewNotification, deliveries: [NewDelivery], in tx: Transaction) async throws -> Set<UUID>? {
+        let attachments = try new.attachments.map { String(decoding: try ConveneJSON.encode($0), as: UTF8.self) }
+        let row = try await tx.query("""
+            WITH n AS (
+                INSERT INTO notifications (id, source_key, category, transactional, template_key, data, locale, attachments,
+                                           organization_id, correlation_id)
+                VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10)
+                ON CONFLICT (source_key) DO NOTHING
+                RETURNING id
+            ), d AS (
+                INSERT INTO deliveries (id, notification_id, channel, recipient, recipient_name, locale, status, last_error)
+                SELECT d.id, n.id, d.channel, d.recipient, d.name, d.locale, d.status, d.error
+                FROM n, unnest($11::uuid[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+                        WITH ORDINALITY AS d(id, channel, recipient, name, locale, status, error, position)
+                ORDER BY d.position
+                ON CONFLICT (notification_id, channel, recipient) DO NOTHING
+                RETURNING id
+            )
+            SELECT (SELECT count(*) FROM n) AS fresh, coalesce((SELECT array_to_json(array_agg(id))::text FROM d), '[]') AS ids
+            """, [UUID(), new.sourceKey, new.category, new.transactional, new.templateKey, new.dataJSON, new.locale, attachments,
+                  new.organizationId, new.correlationId,
+                  PGTextArray(deliveries.map { $0.id.uuidString.lowercased() }), PGTextArray(deliveries.map(\.channel)),
+                  PGTextArray(deliveries.map(\.recipient)), PGTextArray(deliveries.map(\.name)),
+                  PGTextArray(deliveries.map(\.locale)), PGTextArray(deliveries.map(\.status)),
+                  PGTextArray(deliveries.map(\.error))]).first!
+        guard try row.int("fresh") == 1 else { return nil }
+        return Set(try ConveneJSON.decode([UUID].self, from: Array(try row.string("ids").utf8)))
+    }
+
     /// Returns false when the recipient already has a delivery on that channel.
     @discardableResult
     func insertDelivery(id: UUID, notification: UUID, channel: String, recipient: String, name: String?, locale: String?,
