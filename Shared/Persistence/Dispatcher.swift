@@ -239,7 +239,7 @@ public final class Dispatcher: Sendable {
 /// batch's messages one by one.
 struct NotBatchable: Error {}
 
-/// A handler with its types erased: decodes the payload, runs, encodes the reply.
+/// A handler with its types erased: decodes the payload, runs, encodes the reply (for a request).
 struct AnyHandler: Sendable {
     let versions: ClosedRange<Int>
     let batchable: Bool
@@ -257,6 +257,8 @@ struct AnyHandler: Sendable {
                                  code: "convene.invalid_payload")
             }
             let response = try await handler.handle(envelope, context: context)
+            // Only a request has anyone to answer; encoding a reply for every event costs.
+            guard message.delivery.properties.replyTo != nil else { return [] }
             return try ConveneJSON.encode(Reply<H.Response>.success(response))
         }
     }
