@@ -133,7 +133,7 @@ public final class MessageConsumer: Service, Sendable {
         var messages: [IncomingMessage] = []
         var alone: [Delivery] = []
         for delivery in chunk {
-            if let header = try? ConveneJSON.decode(EnvelopeHeader.self, from: delivery.body),
+            if let header = try? EnvelopeHeader.decode(from: delivery.body),
                delivery.properties.headers[Header.retryCount] == nil {
                 messages.append(IncomingMessage(delivery: delivery, header: header, retryCount: 0))
             } else {
@@ -161,7 +161,7 @@ public final class MessageConsumer: Service, Sendable {
         let started = ContinuousClock.now
         let header: EnvelopeHeader
         do {
-            header = try ConveneJSON.decode(EnvelopeHeader.self, from: delivery.body)
+            header = try EnvelopeHeader.decode(from: delivery.body)
         } catch {
             await deadLetter(delivery, reason: "malformed envelope: \(Self.describe(error))", code: "convene.malformed_envelope")
             record(type: delivery.properties.type ?? "unknown", outcome: "dead", started: started)
