@@ -141,4 +141,22 @@ struct RobotTests {
         let opened = try await harness.pool.withTransaction { try await onlyNew.credentials(UUID(uuidString: robot.id)!, in: $0) }
         #expect(opened?.1 == RobotCredentials(token: token, secret: "SECs"))
     }
+
+    @Test("a robot whose secret no configured key opens is skipped with the reason, and other deliveries still go out")
+    func unopenableSecret() async throws {
+        let harness = try await NotificationHarness(smtpURL: try TestStack.environment("SMTP_URL"))
+        defer { Task { await harness.stop() } }
+        try await harness.start()
+        let foreign = RobotStore(secrets: try SecretBox(current: SecretBox.generateKey()))
+        let robot = try await harness.pool.withTransaction {
+            try await foreign.insert(organizationId: harness.organizationId, kind: .dingtalk, name: "lost key",
+                                     credentials: RobotCredentials(token: "t", secret: nil), in: $0)
+        }
+        let email = "still-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        try await harness.send(SendNotification(category: "c", templateKey: "meeting.reminder",
+                                                data: ["topic": .string("t"), "startLocal": .string("now"), "timeZone": .string("UTC")],
+                                                recipients: [.init(robot: robot.id), .init(email: email)], channels: ["dingtalk", "email"]))
+        #expect(try await eventually { try await harness.statuses() == [robot.id: "skipped", email: "sent"] })
+        #expect(try await harness.deliveries(channel: "dingtalk").first?.error == DeliveryStore.unopenable)
+    }
 }

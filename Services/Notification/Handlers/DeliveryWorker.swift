@@ -60,7 +60,8 @@ struct DeliveryWorker: Service {
             // Read before claiming, so a ring during the claim is not missed.
             let rung = await doorbell.rings
             // Claims of one each would cost a transaction per delivery: wait for room for a batch.
-            let room = min(settings.deliveryBatch, await slots.free(atLeast: max(1, min(settings.deliveryBatch, settings.deliveryConcurrency / 2))))
+            let batch = max(1, min(settings.deliveryBatch, settings.deliveryConcurrency / 2))
+            let room = min(settings.deliveryBatch, await slots.free(atLeast: batch))
             let claims: [DeliveryStore.Claim]
             do {
                 claims = try await store.claim(limit: room, robotLimit: settings.robotRateLimit,

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Persistence
+import Secrets
 
 /// SQL for notifications (what was asked), deliveries (what happened per recipient and channel)
 /// and preferences.
@@ -155,10 +156,18 @@ struct DeliveryStore: Sendable {
                 if let kind = RobotKind(rawValue: claimed.channel) {
                     guard let robot = UUID(uuidString: claimed.recipient),
                           try await tx.query("SELECT id FROM robots WHERE id = $1 AND kind = $2 FOR UPDATE",
-                                             [robot, kind.rawValue]).first != nil,
-                          let credentials = try await robots.credentials(robot, in: tx)?.1
+                                             [robot, kind.rawValue]).first != nil
                     else {
                         claims.append(.skipped(claimed, "the robot was removed"))
+                        continue
+                    }
+                    // One row that cannot be opened must not hold up the whole queue.
+                    let credentials: RobotCredentials
+                    do {
+                        guard let opened = try await robots.credentials(robot, in: tx)?.1 else { continue }
+                        credentials = opened
+                    } catch is SecretBox.Failure {
+                        claims.append(.skipped(claimed, Self.unopenable))
                         continue
                     }
                     let recent = try await tx.query("""
@@ -179,10 +188,17 @@ struct DeliveryStore: Sendable {
                     claimed.robot = (kind, credentials)
                 } else if claimed.channel == Channel.webhook {
                     guard let webhook = UUID(uuidString: claimed.recipient),
-                          try await tx.query("SELECT 1 FROM webhooks WHERE id = $1 AND enabled", [webhook]).first != nil,
-                          let target = try await webhooks.target(webhook, in: tx)
+                          try await tx.query("SELECT 1 FROM webhooks WHERE id = $1 AND enabled", [webhook]).first != nil
                     else {
                         claims.append(.skipped(claimed, "the webhook was disabled or deleted"))
+                        continue
+                    }
+                    let target: (url: String, secret: String)
+                    do {
+                        guard let found = try await webhooks.target(webhook, in: tx) else { continue }
+                        target = found
+                    } catch is SecretBox.Failure {
+                        claims.append(.skipped(claimed, Self.unopenable))
                         continue
                     }
                     claimed.webhook = target
@@ -199,6 +215,8 @@ struct DeliveryStore: Sendable {
             return claims
         }
     }
+
+    static let unopenable = "its secret cannot be opened with NOTIFICATION_SECRET_KEY or the previous keys"
 
     private static func claimed(_ row: PGRow) throws -> Claimed {
         let attachments = row["attachments"].map { text in
