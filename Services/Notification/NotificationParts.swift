@@ -57,7 +57,7 @@ struct NotificationParts: Sendable {
 
     /// The delivery workers and the scheduler, run beside the consumer.
     func services(service: String, pool: PGPool, logger: Logger) -> [any Service] {
-        [worker(service: service, pool: pool, logger: logger), scheduler(service: service, pool: pool, logger: logger)]
+        [worker(service: service, pool: pool, logger: logger), scheduler(pool: pool, logger: logger)]
     }
 
     func worker(service: String, pool: PGPool, logger: Logger) -> DeliveryWorker {
@@ -71,7 +71,7 @@ struct NotificationParts: Sendable {
                               intake: NotificationIntake(templates: templates, robots: robots), logger: logger)
     }
 
-    func scheduler(service: String, pool: PGPool, logger: Logger) -> DeliveryScheduler {
-        DeliveryScheduler(service: service, pool: pool, settings: settings, logger: logger)
+    func scheduler(pool: PGPool, logger: Logger) -> DeliveryScheduler {
+        DeliveryScheduler(pool: pool, settings: settings, logger: logger)
     }
 }

@@ -62,7 +62,7 @@ final class NotificationHarness: Sendable {
             publisher: publisher, logger: TestStack.logger, process: wired.process, processBatch: wired.process(batch:))
         relay = OutboxRelay(pool: pool, publisher: publisher, configuration: .init(pollInterval: .milliseconds(100)),
                             logger: TestStack.logger)
-        scheduler = parts.scheduler(service: name, pool: pool, logger: TestStack.logger)
+        scheduler = parts.scheduler(pool: pool, logger: TestStack.logger)
         worker = parts.worker(service: name, pool: pool, logger: TestStack.logger)
         rpc = RPCClient(amqp: try TestStack.amqp(name: "\(name)-rpc"), publisher: publisher, source: "test", logger: TestStack.logger)
     }

@@ -134,7 +134,13 @@ struct RobotTests {
                                                         secret: "SECs"), as: RobotSummary.self).get()
         let rotated = try NotificationHarness.settings(smtpURL: "smtp://127.0.0.1:1", retryDelays: [],
                                                        extra: ["NOTIFICATION_SECRET_KEY": new, "NOTIFICATION_SECRET_KEYS_PREVIOUS": old])
-        let scheduler = DeliveryScheduler(service: harness.name, pool: harness.pool, settings: rotated, logger: TestStack.logger)
+        let scheduler = DeliveryScheduler(pool: harness.pool, settings: rotated, logger: TestStack.logger)
+        // A robot no configured key opens stays as it is and does not stop the others.
+        let lost = RobotStore(secrets: try SecretBox(current: SecretBox.generateKey()))
+        _ = try await harness.pool.withTransaction {
+            try await lost.insert(organizationId: harness.organizationId, kind: .wecom, name: "lost",
+                                  credentials: RobotCredentials(token: "k", secret: nil), in: $0)
+        }
         #expect(try await scheduler.resealSecrets() == 1)
         #expect(try await scheduler.resealSecrets() == 0, "once is enough")
         let onlyNew = RobotStore(secrets: try SecretBox(current: new))

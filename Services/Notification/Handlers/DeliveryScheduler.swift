@@ -1,15 +1,12 @@
-import Contracts
 import Foundation
 import Logging
-import Messaging
 import Persistence
 import ServiceLifecycle
 
 /// Runs beside the workers: queues deliveries whose wait (back-off, robot rate limit) is over,
-/// marks deliveries stuck in `sending` as `unconfirmed`, and forgets old robot sends. Claims
-/// with `SKIP LOCKED`, so several instances share the work without doing anything twice.
+/// marks deliveries stuck in `sending` as `unconfirmed`, and forgets old robot sends. Each step
+/// is one idempotent UPDATE or DELETE, so several instances may run it at once.
 struct DeliveryScheduler: Service {
-    let service: String
     let pool: PGPool
     let settings: NotificationSettings
     let logger: Logger
@@ -37,7 +34,8 @@ struct DeliveryScheduler: Service {
     }
 
     /// After a key rotation: seals every robot credential and webhook secret still sealed with a
-    /// previous key again with the current one, so the previous key can then be dropped.
+    /// previous key again with the current one, so the previous key can then be dropped. A value
+    /// no configured key opens is left as it is (its deliveries are skipped with the reason).
     func resealSecrets() async throws -> Int {
         let secrets = settings.secrets
         return try await pool.withTransaction { tx in
@@ -47,7 +45,11 @@ struct DeliveryScheduler: Service {
                     let sealed = try row.string("sealed")
                     guard secrets.needsResealing(sealed) else { continue }
                     let id = try row.uuid("id")
-                    let plain = try secrets.open(sealed, context: context(id))
+                    guard let plain = try? secrets.open(sealed, context: context(id)) else {
+                        logger.warning("a secret no configured key opens was left sealed as it is",
+                                       metadata: ["table": "\(table)", "id": "\(id)"])
+                        continue
+                    }
                     try await tx.query("UPDATE \(table) SET \(column) = $2 WHERE id = $1",
                                        [id, try secrets.seal(plain, context: context(id))])
                     count += 1
