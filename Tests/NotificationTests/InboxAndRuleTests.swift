@@ -92,6 +92,22 @@ struct InboxAndRuleTests {
             .first { $0.id == "registration-confirmed-registrant" }?.enabled == true, "another organization keeps the default")
     }
 
+    @Test("a rule tells everyone its event names, beyond the 1,000 a single send request may list")
+    func largeAudience() async throws {
+        let harness = try await NotificationHarness(smtpURL: try TestStack.environment("SMTP_URL"), events: true)
+        defer { Task { await harness.stop() } }
+        try await harness.start()
+        _ = try await harness.ask(SetRule(ruleId: "meeting-reminder-attendees", channels: ["inbox"]), as: RuleSummary.self).get()
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let attendees = (0..<1200).map { JSONValue.object(["accountId": .string("acc-\(tag)-\($0)")]) }
+        try await harness.publishEvent("scheduling.reminder_due", data: .object([
+            "topic": .string("all hands"), "startLocal": .string("09:00"), "timeZone": .string("UTC"), "attendees": .array(attendees),
+        ]))
+        // One transaction renders and stores 1,200 inbox items: give a loaded machine time.
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses().count == 1200 })
+        #expect(try await harness.statuses().values.allSatisfy { $0 == "sent" })
+    }
+
     @Test("an invitation with a calendar attachment arrives with the invite inline and as invite.ics")
     func calendarAttachment() async throws {
         let harness = try await NotificationHarness(smtpURL: try TestStack.environment("SMTP_URL"))

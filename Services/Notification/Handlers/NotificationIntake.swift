@@ -14,6 +14,7 @@ struct NotificationIntake: Sendable {
     let robots: RobotStore
     let store = DeliveryStore()
     let inbox = InboxStore()
+    /// For `notification.send` from outside; the rules address everyone their event names.
     static let maxRecipients = 1000
 
     /// Checks what a caller of `notification.send` may get wrong, before anything is recorded.

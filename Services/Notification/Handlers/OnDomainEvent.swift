@@ -49,7 +49,7 @@ struct OnDomainEvent: MessageHandler {
             var data = templateData
             if let pointer = rule.link, case .string(let link)? = message.data.resolve(pointer: pointer) { data["link"] = .string(link) }
             let request = SendNotification(category: rule.category, transactional: rule.transactional, templateKey: rule.template,
-                                           data: data, recipients: Array(recipients.prefix(NotificationIntake.maxRecipients)),
+                                           data: data, recipients: recipients,
                                            channels: channels)
             try await intake.accept(request, sourceKey: "rule:\(rule.id):\(eventId)", organizationId: message.organizationId,
                                     correlationId: message.correlationId, sink: EventSink(context))
