@@ -31,7 +31,19 @@ on_exit() {
     local status=$?
     trap '' INT TERM
     bash "$STACK" down test || log "WARNING: stack.sh down test failed"
+    print_failures
     exit "$status"
+}
+# Each phase's output is also kept here; on failure the failing tests are repeated
+# last, so they are what a CI log's tail shows.
+PHASE_LOGS="$ROOT/.local/test/phases"
+print_failures() {
+    [[ -d "$PHASE_LOGS" ]] || return 0
+    local failures
+    failures="$(grep -h -E '^(✘|error:)' "$PHASE_LOGS"/*.log 2>/dev/null | grep -v '^✘ Suite' | head -n 12 | cut -c1-400 || true)"
+    [[ -n "$failures" ]] || return 0
+    log "failing tests (first 12 lines; whole output in $PHASE_LOGS):"
+    printf '%s\n' "$failures" >&2
 }
 trap on_exit EXIT
 # Ctrl-C: swift test gets it too; we only make sure the EXIT trap runs.
@@ -81,13 +93,16 @@ export CONVENE_TEST_OPS_PORT_BASE=39200       # services started by tests use ba
 export CONVENE_TEST_GATEWAY_PORT=38080
 log "built in $(since "$t0"); bin dir $CONVENE_BIN_DIR"
 
+rm -rf "$PHASE_LOGS"
+
 # Run one phase; never let set -e end the script before the summary.
 run_phase() {
     local label="$1"; shift
     local t0 status=0
     t0=$(now_ms)
     log "$label: $*"
-    "$@" || status=$?
+    mkdir -p "$PHASE_LOGS"
+    "$@" 2>&1 | tee "$PHASE_LOGS/${label// /-}.log" || status=$?
     log "$label: exit $status after $(since "$t0")"
     return "$status"
 }
