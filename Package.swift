@@ -43,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // C libraries, each behind a shim header that hides header-path differences and
@@ -102,7 +104,10 @@ let package = Package(
             dependencies: ["ServiceKit", "Contracts", "Messaging", "Persistence",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "JWTKit", package: "jwt-kit")],
+                           .product(name: "JWTKit", package: "jwt-kit"),
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
             path: "Services/Gateway",
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings

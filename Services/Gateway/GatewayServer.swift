@@ -1,18 +1,23 @@
 import Hummingbird
 import Logging
 import Messaging
+import Persistence
 
 /// The gateway's HTTP API: `/health` for anyone, everything under `/v1` for a valid access token.
 /// Every answer carries `X-Request-Id`; every error is `application/problem+json`.
-func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: TokenVerifier) -> Router<GatewayRequestContext> {
+func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: TokenVerifier,
+                       identity: IdentityService, idempotency: IdempotencyMiddleware) -> Router<GatewayRequestContext> {
     let router = Router(context: GatewayRequestContext.self)
     // Router middleware comes first: it wraps the routes added after it, and unknown paths too.
     router.add(middleware: ProblemMiddleware())
     HealthRoute(rpc: rpc, timeout: settings.healthTimeout).register(on: router)
 
     let service = ServiceClient(rpc: rpc, timeout: settings.requestTimeout)
-    // Everything under /v1 needs a valid access token.
-    let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier))
+    let auth = AuthRoutes(identity: identity)
+    auth.registerPublic(on: router, idempotency: idempotency)
+    // Everything else under /v1 needs a valid access token; any POST may carry an Idempotency-Key.
+    let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier)).add(middleware: idempotency)
+    auth.register(on: v1)
     InboxRoutes(service: service).register(on: v1)
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)
@@ -21,8 +26,14 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     return router
 }
 
-func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, logger: Logger) -> some ApplicationProtocol {
-    let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token))
+func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, pool: PGPool, logger: Logger) -> some ApplicationProtocol {
+    let identity = IdentityService(
+        pool: pool, hasher: PasswordHasher(cost: settings.passwordHashCost),
+        issuer: TokenIssuer(settings: settings.token, lifetime: settings.accessTokenLifetime),
+        sessions: SessionStore(lifetime: Double(settings.refreshTokenLifetime.components.seconds)), logger: logger)
+    let idempotency = IdempotencyMiddleware(pool: pool, store: IdempotencyStore(), maximumBodyBytes: JSONBody.maximumBytes)
+    let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token),
+                                   identity: identity, idempotency: idempotency)
     var logger = logger
     logger[metadataKey: "component"] = "http"
     return Application(router: router,

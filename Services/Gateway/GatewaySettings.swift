@@ -10,6 +10,12 @@ struct GatewaySettings: Sendable {
     var healthTimeout: Duration
     /// How access tokens are signed and what they must say.
     var token: TokenSettings
+    /// How long an access token is valid (`ACCESS_TOKEN_LIFETIME`).
+    var accessTokenLifetime: Duration
+    /// How long a refresh token is valid unless used (`REFRESH_TOKEN_LIFETIME`).
+    var refreshTokenLifetime: Duration
+    /// bcrypt cost of stored passwords (`PASSWORD_HASH_COST`).
+    var passwordHashCost: UInt8
 
     init(_ environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -24,6 +30,9 @@ struct GatewaySettings: Sendable {
         token = TokenSettings(secret: Array(secret.utf8),
                               issuer: env.string("GATEWAY_TOKEN_ISSUER", default: "convene"),
                               audience: env.string("GATEWAY_TOKEN_AUDIENCE", default: "convene-api"))
+        accessTokenLifetime = env.duration("ACCESS_TOKEN_LIFETIME", default: .seconds(15 * 60))
+        refreshTokenLifetime = env.duration("REFRESH_TOKEN_LIFETIME", default: .seconds(30 * 24 * 3600))
+        passwordHashCost = UInt8(env.int("PASSWORD_HASH_COST", default: 12, in: 12...16))
         try env.validate()
     }
 }

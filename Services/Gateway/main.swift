@@ -14,7 +14,8 @@ await ServiceMain.run(
             let settings = try GatewaySettings(context.configuration.environment)
             let rpc = RPCClient(amqp: context.configuration.amqp, publisher: context.publisher, source: "gateway",
                                 logger: context.logger)
-            return [rpc, makeGatewayServer(settings: settings, rpc: rpc, logger: context.logger)]
+            return [rpc, IdentityMaintenance(pool: context.pool, logger: context.logger),
+                    makeGatewayServer(settings: settings, rpc: rpc, pool: context.pool, logger: context.logger)]
         } catch {
             ServiceMain.fail("gateway: \(error)")
         }

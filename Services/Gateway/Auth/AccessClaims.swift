@@ -5,8 +5,9 @@ import JWTKit
 struct AccessClaims: JWTPayload, Equatable {
     /// The account id.
     var sub: SubjectClaim
-    /// The organization the account acts in.
-    var org: String
+    /// The organization the account acts in; absent for an account that belongs to none (a
+    /// conference participant).
+    var org: String?
     /// Among `participant`, `user`, `meeting_admin`, `org_admin`, `system_admin`.
     var roles: [String]
     var email: String?

@@ -10,8 +10,8 @@ struct Principal: Sendable, Equatable {
 
     /// `sub`
     var accountId: String
-    /// `org`
-    var organizationId: String
+    /// `org`; nil when the account acts in no organization.
+    var organizationId: String?
     /// `roles`; role names this build does not know grant nothing and are dropped.
     var roles: Set<Role>
     var email: String?

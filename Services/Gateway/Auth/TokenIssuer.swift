@@ -16,7 +16,7 @@ struct TokenIssuer: Sendable {
         self.init(keys: TokenKeys(settings), lifetime: lifetime)
     }
 
-    func issue(accountId: String, organizationId: String, roles: [Principal.Role], email: String? = nil,
+    func issue(accountId: String, organizationId: String?, roles: [Principal.Role], email: String? = nil,
                locale: String? = nil, lifetime: Duration? = nil, now: Date = Date()) async throws -> String {
         let seconds = Double((lifetime ?? self.lifetime).components.seconds)
         let claims = AccessClaims(

@@ -57,7 +57,7 @@ struct TokenVerifier: Sendable {
         guard claims.iss.value == keys.settings.issuer else { throw .issuer }
         guard claims.aud.value.contains(keys.settings.audience) else { throw .audience }
         guard (1...200).contains(claims.sub.value.count) else { throw .claims("sub must be 1 to 200 characters") }
-        guard (1...200).contains(claims.org.count) else { throw .claims("org must be 1 to 200 characters") }
+        if let org = claims.org, !(1...200).contains(org.count) { throw .claims("org must be 1 to 200 characters") }
         return Principal(accountId: claims.sub.value, organizationId: claims.org,
                          roles: Set(claims.roles.compactMap(Principal.Role.init(rawValue:))),
                          email: claims.email.flatMap { $0.isEmpty ? nil : $0 },

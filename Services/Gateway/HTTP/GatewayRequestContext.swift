@@ -9,9 +9,12 @@ struct GatewayRequestContext: RequestContext {
     var requestId = ""
     /// Set by `TokenAuthenticator` for the routes that require a token.
     var principal: Principal?
+    /// The peer's IP address (for sign-in throttling); a proxy's address when behind one.
+    var peerAddress: String?
 
     init(source: Source) {
         coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Request bodies are small JSON documents.

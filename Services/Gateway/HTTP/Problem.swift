@@ -9,6 +9,8 @@ struct Problem: Error, Sendable, Equatable {
     var code: String
     var detail: String
     var headers: HTTPFields = [:]
+    /// Per-field problems of a request that failed validation.
+    var errors: [FieldProblem]?
 
     init(_ status: HTTPResponse.Status, code: String, detail: String, headers: HTTPFields = [:]) {
         self.status = status
@@ -26,10 +28,12 @@ struct Problem: Error, Sendable, Equatable {
         var status: Int
         var code: String
         var detail: String
+        var errors: [FieldProblem]?
     }
 
     var body: Body {
-        Body(type: Self.typeBase + code, title: status.reasonPhrase, status: status.code, code: code, detail: detail)
+        Body(type: Self.typeBase + code, title: status.reasonPhrase, status: status.code, code: code, detail: detail,
+             errors: errors)
     }
 
     func response() -> Response {
@@ -39,6 +43,13 @@ struct Problem: Error, Sendable, Equatable {
         let bytes = (try? ConveneJSON.encode(body)) ?? Array(#"{"status":500}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+}
+
+/// One field's problem: `{"field": "email", "code": "invalid_email", "message": "…"}`.
+struct FieldProblem: Codable, Sendable, Equatable {
+    var field: String
+    var code: String
+    var message: String
 }
 
 // MARK: The gateway's own problems
