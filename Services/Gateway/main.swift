@@ -2,8 +2,10 @@ import Foundation
 import Messaging
 import ServiceKit
 
-if CommandLine.arguments.dropFirst().first == "issue-token" {
-    await IssueTokenCommand.run(Array(CommandLine.arguments.dropFirst(2)))
+switch CommandLine.arguments.dropFirst().first {
+case "issue-token": await IssueTokenCommand.run(Array(CommandLine.arguments.dropFirst(2)))
+case "grant-system-admin": await GrantSystemAdminCommand.run(Array(CommandLine.arguments.dropFirst(2)))
+default: break
 }
 
 await ServiceMain.run(

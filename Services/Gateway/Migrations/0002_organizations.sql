@@ -42,13 +42,14 @@ CREATE TABLE role_grants (
 CREATE UNIQUE INDEX role_grants_unique ON role_grants
     (account_id, coalesce(organization_id, ''), coalesce(department_id, '00000000-0000-0000-0000-000000000000'::uuid), role);
 
--- A user asks for a role; a department head or a system admin decides.
+-- An account asks to join (role 'user') or for a role; the head of the department, an
+-- administrator of the organization or a system admin decides.
 CREATE TABLE role_requests (
     id              uuid PRIMARY KEY,
     account_id      uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     organization_id text NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     department_id   uuid REFERENCES departments (id) ON DELETE CASCADE,
-    role            text NOT NULL CHECK (role IN ('meeting_admin', 'org_admin', 'system_admin')),
+    role            text NOT NULL CHECK (role IN ('user', 'meeting_admin', 'org_admin')),
     reason          text NOT NULL DEFAULT '',
     status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
     decided_by      uuid,
