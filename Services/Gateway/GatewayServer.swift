@@ -15,10 +15,13 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     let service = ServiceClient(rpc: rpc, timeout: settings.requestTimeout)
     let auth = AuthRoutes(identity: identity)
     auth.registerPublic(on: router, idempotency: idempotency)
+    let conferences = ConferenceRoutes(service: service)
+    conferences.registerPublic(on: router)
     // Everything else under /v1 needs a valid access token; any POST may carry an Idempotency-Key.
     let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier)).add(middleware: idempotency)
     auth.register(on: v1)
     OrganizationRoutes(pool: identity.pool, logger: identity.logger).register(on: v1)
+    conferences.register(on: v1)
     InboxRoutes(service: service).register(on: v1)
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)

@@ -1,5 +1,15 @@
 import Foundation
+import Persistence
 import ServiceKit
 
-// Handlers arrive with the features that need them; until then the service answers ping.
-await ServiceMain.run(.scheduling, bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil))
+await ServiceMain.run(
+    .scheduling,
+    bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
+    handlers: { _ in
+        let conferences = ConferenceStore()
+        return [
+            CreateConferenceHandler(store: conferences), UpdateConferenceHandler(store: conferences),
+            PublishConferenceHandler(store: conferences), CancelConferenceHandler(store: conferences),
+            GetConferenceHandler(store: conferences), ListConferencesHandler(store: conferences),
+        ]
+    })

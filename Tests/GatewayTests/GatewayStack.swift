@@ -9,7 +9,7 @@ import TestSupport
 import Glibc
 #endif
 
-/// The built `notification` and `gateway` executables, started as child processes against the
+/// The built `gateway` and the services behind it that the tests use, started as child processes against the
 /// test stack's broker and database, on free ports of their own. Other tests may run another
 /// `notification` consumer on the same queue at the same time: everything here relies only on
 /// the replies to its own requests and on its own accounts and organization.
@@ -35,43 +35,45 @@ final class GatewayStack: Sendable {
         let amqp = try TestStack.environment("AMQP_URL")
         let logs = NSTemporaryDirectory() + "convene-gateway-e2e-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let ports = try freePorts(3, in: 39300...39399)
+        // The services behind the gateway that these tests use, then the gateway itself.
+        let backends = ["notification", "scheduling"]
+        let ports = try freePorts(backends.count + 2, in: 39300...39399)
+        let gatewayPort = ports[backends.count + 1]
         let secret = randomBase64(32)
         // Small pools: the whole suite shares the test stack's PostgreSQL.
         let common = ["AMQP_URL": amqp, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "5s", "DB_POOL_SIZE": "3"]
+        var environments: [String: [String: String]] = [:]
         // No WEBHOOK_ALLOW_HTTP nor WEBHOOK_ALLOWED_NETWORKS: the default policy (https only, no
         // internal addresses), as in production.
-        let notificationEnvironment = common.merging([
-            "DATABASE_URL": try TestStack.environment("NOTIFICATION_DATABASE_URL"),
+        environments["notification"] = [
             "SMTP_URL": try TestStack.environment("SMTP_URL"),
             // The stack's key when it has one: another notification consumer of the same schema
             // (the whole-stack test) may be running and must be able to open what this one sealed.
             "NOTIFICATION_SECRET_KEY": ProcessInfo.processInfo.environment["NOTIFICATION_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? randomBase64(32),
-            "OPS_PORT": String(ports[0]),
-        ]) { $1 }
-        let gatewayEnvironment = common.merging([
-            "DATABASE_URL": try TestStack.environment("GATEWAY_DATABASE_URL"),
-            "OPS_PORT": String(ports[1]),
-            "GATEWAY_PORT": String(ports[2]),
+        ]
+        environments["gateway"] = [
+            "GATEWAY_PORT": String(gatewayPort),
             "GATEWAY_TOKEN_SECRET": secret,
             // Generous: the machine may be busy with other test suites.
             "RPC_TIMEOUT": "15s",
-        ]) { $1 }
+        ]
         var processes: [String: ChildProcess] = [:]
-        processes["notification"] = try ChildProcess([bin + "/notification"], environment: notificationEnvironment,
-                                                     output: logs + "/notification.log")
         do {
-            processes["gateway"] = try ChildProcess([bin + "/gateway"], environment: gatewayEnvironment,
-                                                    output: logs + "/gateway.log")
+            for (index, name) in (backends + ["gateway"]).enumerated() {
+                let database = try TestStack.environment(name.uppercased().replacingOccurrences(of: "-", with: "_") + "_DATABASE_URL")
+                let environment = common.merging(environments[name, default: [:]]) { $1 }
+                    .merging(["DATABASE_URL": database, "OPS_PORT": String(ports[index])]) { $1 }
+                processes[name] = try ChildProcess([bin + "/" + name], environment: environment, output: logs + "/\(name).log")
+            }
         } catch {
             await stop(processes)
             throw error
         }
         let tokens = TokenIssuer(settings: TokenSettings(secret: Array(secret.utf8), issuer: "convene", audience: "convene-api"))
-        let stack = GatewayStack(baseURL: "http://127.0.0.1:\(ports[2])", tokens: tokens, logs: logs, processes: processes)
+        let stack = GatewayStack(baseURL: "http://127.0.0.1:\(gatewayPort)", tokens: tokens, logs: logs, processes: processes)
         do {
-            try await stack.waitUntilReady(opsPorts: [ports[0], ports[1]])
+            try await stack.waitUntilReady(opsPorts: Array(ports[0...backends.count]))
         } catch {
             await stack.stop()
             throw error
@@ -79,7 +81,7 @@ final class GatewayStack: Sendable {
         return stack
     }
 
-    /// Both ops servers ready, then one request that goes all the way to the service and back.
+    /// Every ops server ready, then one request that goes all the way to the service and back.
     private func waitUntilReady(opsPorts: [Int]) async throws {
         for port in opsPorts {
             let ready = await eventually(timeout: .seconds(90)) {

@@ -79,7 +79,8 @@ extension Problem {
 
 extension Problem {
     /// The HTTP status for a `ConveneError` code: `*.not_found` 404; `*.invalid_*`, `*.unknown_*`,
-    /// `*.too_many` and `convene.invalid_payload` 422; `*_exists` 409; `convene.timeout` 504;
+    /// `*.too_many` and `convene.invalid_payload` 422; `*_exists`, `*.invalid_state`,
+    /// `*.illegal_transition` and `*.capacity_full` 409; `convene.timeout` 504;
     /// `convene.unavailable` 503; anything else 500.
     static func status(forCode code: String) -> HTTPResponse.Status {
         switch code {
@@ -95,6 +96,8 @@ extension Problem {
         let name = code[code.index(after: dot)...]
         if name == "not_found" { return .notFound }
         if name == "exists" || name.hasSuffix("_exists") { return .conflict }
+        // The request is fine but the resource's state refuses it now.
+        if ["invalid_state", "illegal_transition", "capacity_full"].contains(name) { return .conflict }
         if name.hasPrefix("invalid_") || name.hasPrefix("unknown_") || name == "too_many" { return .unprocessableContent }
         return .internalServerError
     }
@@ -112,6 +115,10 @@ extension Problem {
                       headers: [.retryAfter: "5"])
         default:
             self.init(status, code: error.code, detail: error.message)
+            // A service's validation answer names fields in `details`.
+            if status == .unprocessableContent, let details = error.details, !details.isEmpty {
+                errors = details.keys.sorted().map { FieldProblem(field: $0, code: "invalid", message: details[$0]!) }
+            }
         }
     }
 

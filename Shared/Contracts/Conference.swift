@@ -1,0 +1,190 @@
+import Foundation
+
+// Conferences kept by `scheduling`: requests from the gateway and the events other services
+// (registration, notification, platform-bridge, archive) keep their own copies from.
+
+/// What an organizer enters for a conference. Times are instants (UTC on the wire); `timeZone`
+/// is the IANA zone they were entered in and are shown in by default.
+public struct ConferenceDetails: Codable, Sendable, Equatable {
+    public var title: String
+    public var description: String?
+    public var startsAt: Date
+    public var endsAt: Date
+    /// IANA time zone, e.g. `Asia/Shanghai`.
+    public var timeZone: String
+    /// A venue (address) for an on-site conference.
+    public var venue: String?
+    /// `zoom`, `tencent`, `dingtalk` or `other` for an online one.
+    public var onlinePlatform: String?
+    public var registrationOpensAt: Date
+    public var registrationClosesAt: Date
+    /// BCP 47 tags, e.g. `["zh-CN", "en"]`.
+    public var languages: [String]
+    public var contactEmail: String
+    public var contactPhone: String?
+
+    public init(title: String, description: String? = nil, startsAt: Date, endsAt: Date, timeZone: String,
+                venue: String? = nil, onlinePlatform: String? = nil, registrationOpensAt: Date, registrationClosesAt: Date,
+                languages: [String], contactEmail: String, contactPhone: String? = nil) {
+        self.title = title
+        self.description = description
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.timeZone = timeZone
+        self.venue = venue
+        self.onlinePlatform = onlinePlatform
+        self.registrationOpensAt = registrationOpensAt
+        self.registrationClosesAt = registrationClosesAt
+        self.languages = languages
+        self.contactEmail = contactEmail
+        self.contactPhone = contactPhone
+    }
+}
+
+/// A conference as `scheduling` answers it.
+public struct ConferenceView: Codable, Sendable, Equatable {
+    public var id: String
+    public var organizationId: String
+    /// `draft`, `published` or `cancelled`.
+    public var status: String
+    public var details: ConferenceDetails
+    /// Bumped on every change (the calendar invitation's SEQUENCE).
+    public var sequence: Int
+    public var createdAt: Date
+    public var publishedAt: Date?
+    public var cancelledAt: Date?
+    public var cancelReason: String?
+
+    public init(id: String, organizationId: String, status: String, details: ConferenceDetails, sequence: Int,
+                createdAt: Date, publishedAt: Date?, cancelledAt: Date?, cancelReason: String?) {
+        self.id = id
+        self.organizationId = organizationId
+        self.status = status
+        self.details = details
+        self.sequence = sequence
+        self.createdAt = createdAt
+        self.publishedAt = publishedAt
+        self.cancelledAt = cancelledAt
+        self.cancelReason = cancelReason
+    }
+}
+
+/// `scheduling.create_conference` → `ConferenceView` (a draft).
+public struct CreateConference: MessagePayload, Equatable {
+    public static let messageType = "scheduling.create_conference"
+    public var details: ConferenceDetails
+    public var createdBy: String
+    public init(details: ConferenceDetails, createdBy: String) {
+        self.details = details
+        self.createdBy = createdBy
+    }
+}
+
+/// `scheduling.update_conference` → `ConferenceView`: replaces the details of a draft or a
+/// published conference (a published one emits `scheduling.meeting_updated`).
+public struct UpdateConference: MessagePayload, Equatable {
+    public static let messageType = "scheduling.update_conference"
+    public var id: String
+    public var details: ConferenceDetails
+    public init(id: String, details: ConferenceDetails) {
+        self.id = id
+        self.details = details
+    }
+}
+
+/// `scheduling.publish_conference` → `ConferenceView`; emits `scheduling.meeting_scheduled`.
+public struct PublishConference: MessagePayload, Equatable {
+    public static let messageType = "scheduling.publish_conference"
+    public var id: String
+    public init(id: String) { self.id = id }
+}
+
+/// `scheduling.cancel_conference` → `ConferenceView`; emits `scheduling.meeting_cancelled`.
+public struct CancelConference: MessagePayload, Equatable {
+    public static let messageType = "scheduling.cancel_conference"
+    public var id: String
+    public var reason: String
+    public init(id: String, reason: String) {
+        self.id = id
+        self.reason = reason
+    }
+}
+
+/// `scheduling.get_conference` → `ConferenceView`. Without an organization in the envelope only
+/// a published (or cancelled after publishing) conference is found.
+public struct GetConference: MessagePayload, Equatable {
+    public static let messageType = "scheduling.get_conference"
+    public var id: String
+    public init(id: String) { self.id = id }
+}
+
+/// `scheduling.list_conferences` → `ConferencePage`: the envelope's organization's (every
+/// status), or without one every published conference; newest start first.
+public struct ListConferences: MessagePayload, Equatable {
+    public static let messageType = "scheduling.list_conferences"
+    public var limit: Int
+    /// The `next` of the previous page.
+    public var after: String?
+    public init(limit: Int, after: String? = nil) {
+        self.limit = limit
+        self.after = after
+    }
+}
+
+public struct ConferencePage: Codable, Sendable, Equatable {
+    public var items: [ConferenceView]
+    public var next: String?
+    public init(items: [ConferenceView], next: String?) {
+        self.items = items
+        self.next = next
+    }
+}
+
+// MARK: Events
+
+/// `scheduling.meeting_scheduled` (on publishing) and `scheduling.meeting_updated` (a change to a
+/// published meeting): the whole current state, so a consumer can upsert by `meetingId` and
+/// ignore anything with a lower `sequence`.
+public struct MeetingScheduled: MessagePayload, Equatable {
+    public static let messageType = "scheduling.meeting_scheduled"
+    public var meetingId: String
+    /// `conference` (and, with enterprise meetings, `internal`, `client`, `large_event`).
+    public var kind: String
+    public var sequence: Int
+    public var details: ConferenceDetails
+    public init(meetingId: String, kind: String, sequence: Int, details: ConferenceDetails) {
+        self.meetingId = meetingId
+        self.kind = kind
+        self.sequence = sequence
+        self.details = details
+    }
+}
+
+public struct MeetingUpdated: MessagePayload, Equatable {
+    public static let messageType = "scheduling.meeting_updated"
+    public var meetingId: String
+    public var kind: String
+    public var sequence: Int
+    public var details: ConferenceDetails
+    public init(meetingId: String, kind: String, sequence: Int, details: ConferenceDetails) {
+        self.meetingId = meetingId
+        self.kind = kind
+        self.sequence = sequence
+        self.details = details
+    }
+}
+
+/// `scheduling.meeting_cancelled`
+public struct MeetingCancelled: MessagePayload, Equatable {
+    public static let messageType = "scheduling.meeting_cancelled"
+    public var meetingId: String
+    public var kind: String
+    public var sequence: Int
+    public var reason: String
+    public init(meetingId: String, kind: String, sequence: Int, reason: String) {
+        self.meetingId = meetingId
+        self.kind = kind
+        self.sequence = sequence
+        self.reason = reason
+    }
+}
