@@ -142,6 +142,8 @@ let package = Package(
                                                        .product(name: "JWTKit", package: "jwt-kit")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaymentTests", dependencies: ["Payment", "Contracts"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],
