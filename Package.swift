@@ -108,7 +108,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         service("registration", path: "Registration"),
-        service("payment", path: "Payment"),
+        service("payment", path: "Payment", extra: [
+            "HTTPClient", "Secrets", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         service("scheduling", path: "Scheduling"),
         service("platform-bridge", path: "PlatformBridge"),
         service("notification", path: "Notification", extra: [
@@ -137,6 +140,10 @@ let package = Package(
                                                        .product(name: "JWTKit", package: "jwt-kit")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaymentTests", dependencies: ["Payment", "HTTPClient",
+                                                       .product(name: "Crypto", package: "swift-crypto"),
+                                                       .product(name: "_CryptoExtras", package: "swift-crypto")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],
