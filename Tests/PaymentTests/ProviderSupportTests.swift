@@ -96,3 +96,30 @@ struct ProviderSupportTests {
         #expect(PaymentProviderError.transport(HTTPClientError.responseTooLarge(limit: 1)).code == "payment.provider_response_invalid")
     }
 }
+
+@Suite("Payment providers: secrets stay out of descriptions")
+struct RedactionTests {
+    @Test("printing or dumping a configuration or an adapter shows no key, secret or PEM")
+    func noSecretsShown() throws {
+        let client = RecordingHTTPClient { _ in HTTPResponse(status: 500) }
+        let wechat = WeChatFixture.configuration()
+        let alipay = AlipayFixture.configuration()
+        let stripe = StripeConfiguration(apiURL: "https://stripe.test", secretKey: StripeFixture.secretKey,
+                                         webhookSecret: StripeFixture.webhookSecret, successURL: "https://x.test/ok",
+                                         cancelURL: "https://x.test/no")
+        let values: [Any] = [wechat, try WeChatPay(configuration: wechat, client: client), alipay,
+                             try Alipay(configuration: alipay, client: client), stripe, try Stripe(configuration: stripe, client: client)]
+        let secrets = [WeChatFixture.apiV3Key, "PRIVATE KEY", "PUBLIC KEY", StripeFixture.secretKey, StripeFixture.webhookSecret,
+                       String(alipay.alipayPublicKey.prefix(40))]
+        for value in values {
+            var dumped = ""
+            dump(value, to: &dumped)
+            for text in ["\(value)", String(reflecting: value), dumped] {
+                for secret in secrets {
+                    #expect(!text.contains(secret), "\(type(of: value)) shows a secret")
+                }
+            }
+        }
+        #expect("\(wechat)".contains(WeChatFixture.mchid))
+    }
+}

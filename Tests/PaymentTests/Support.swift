@@ -1,7 +1,6 @@
 import Foundation
 import HTTPClient
 @testable import Payment
-import Synchronization
 import _CryptoExtras
 
 /// RSA keys generated once per test run (generation takes a moment).
@@ -19,8 +18,10 @@ enum TestKeys {
 }
 
 /// An `HTTPExecuting` double: records every request and answers with `respond`.
-final class RecordingHTTPClient: HTTPExecuting {
-    private let requests = Mutex<[HTTPRequest]>([])
+final class RecordingHTTPClient: HTTPExecuting, @unchecked Sendable {
+    // Guarded by `lock`.
+    private var requests: [HTTPRequest] = []
+    private let lock = NSLock()
     private let respond: @Sendable (HTTPRequest) throws -> HTTPResponse
 
     init(_ respond: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse) {
@@ -28,11 +29,11 @@ final class RecordingHTTPClient: HTTPExecuting {
     }
 
     func execute(_ request: HTTPRequest, timeout: Duration?) async throws -> HTTPResponse {
-        requests.withLock { $0.append(request) }
+        lock.withLock { requests.append(request) }
         return try respond(request)
     }
 
-    var recorded: [HTTPRequest] { requests.withLock { $0 } }
+    var recorded: [HTTPRequest] { lock.withLock { requests } }
     var last: HTTPRequest? { recorded.last }
 }
 

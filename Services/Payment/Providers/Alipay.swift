@@ -347,3 +347,11 @@ extension Alipay {
         }
     }
 }
+
+extension AlipayConfiguration: RedactedDescription {
+    var visibleFields: KeyValuePairs<String, String> { ["gatewayURL": gatewayURL, "appId": appId] }
+}
+
+extension Alipay: RedactedDescription {
+    var visibleFields: KeyValuePairs<String, String> { ["gatewayURL": gatewayURL, "appId": appId] }
+}

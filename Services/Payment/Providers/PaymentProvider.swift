@@ -204,3 +204,20 @@ struct ProviderHeaders: Sendable, Equatable {
 
     subscript(name: String) -> String? { values[name.lowercased()] }
 }
+
+/// Configurations and adapters hold keys: their descriptions and mirrors (what string
+/// interpolation, `dump` and debuggers show) name only what is not secret.
+protocol RedactedDescription: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The fields safe to show.
+    var visibleFields: KeyValuePairs<String, String> { get }
+}
+
+extension RedactedDescription {
+    var description: String {
+        "\(type(of: self))(" + visibleFields.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ", keys: redacted)"
+    }
+
+    var debugDescription: String { description }
+
+    var customMirror: Mirror { Mirror(self, children: visibleFields.map { (label: $0.key, value: $0.value as Any) }) }
+}

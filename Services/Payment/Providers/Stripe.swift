@@ -346,3 +346,11 @@ extension Stripe {
         var error: Detail
     }
 }
+
+extension StripeConfiguration: RedactedDescription {
+    var visibleFields: KeyValuePairs<String, String> { ["apiURL": apiURL] }
+}
+
+extension Stripe: RedactedDescription {
+    var visibleFields: KeyValuePairs<String, String> { ["apiURL": apiURL] }
+}

@@ -427,3 +427,13 @@ extension WeChatPay {
         var message: String?
     }
 }
+
+extension WeChatPayConfiguration: RedactedDescription {
+    var visibleFields: KeyValuePairs<String, String> {
+        ["baseURL": baseURL, "mchid": mchid, "appid": appid, "merchantSerialNo": merchantSerialNo, "platformSerial": platformSerial]
+    }
+}
+
+extension WeChatPay: RedactedDescription {
+    var visibleFields: KeyValuePairs<String, String> { ["baseURL": baseURL, "mchid": mchid, "appid": appid] }
+}
