@@ -113,7 +113,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         service("registration", path: "Registration"),
-        service("payment", path: "Payment"),
+        service("payment", path: "Payment", extra: [
+            "HTTPClient", "Secrets", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         service("scheduling", path: "Scheduling"),
         service("platform-bridge", path: "PlatformBridge"),
         service("notification", path: "Notification", extra: [
@@ -143,7 +146,10 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Contracts"], swiftSettings: swiftSettings),
-        .testTarget(name: "PaymentTests", dependencies: ["Payment", "Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaymentTests", dependencies: ["Payment", "Contracts", "HTTPClient",
+                                                       .product(name: "Crypto", package: "swift-crypto"),
+                                                       .product(name: "_CryptoExtras", package: "swift-crypto")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],
