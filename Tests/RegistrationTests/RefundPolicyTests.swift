@@ -58,9 +58,9 @@ struct RefundPolicyTests {
         let almostAll = RefundPolicy(tiers: [], afterwardsBasisPoints: 9_999)
         #expect(try withdrawal(almostAll, paid: 12_345, at: start) == 12_343)
         #expect(try withdrawal(half, paid: Int64.max, at: start) == Int64.max / 2, "no overflow on huge amounts")
-        let yen = try half.refund(for: .withdrawal, paid: Money(amountMinor: 5_001, currency: "JPY"),
-                                  alreadyRefunded: .zero("JPY"), at: start)
-        #expect(yen == Money(amountMinor: 2_500, currency: "JPY"))
+        let yen = try half.refund(for: .withdrawal, paid: try Money(amountMinor: 5_001, currency: "JPY"),
+                                  alreadyRefunded: try .zero("JPY"), at: start)
+        #expect(try yen == Money(amountMinor: 2_500, currency: "JPY"))
     }
 
     @Test("cancellation by the organizer and late payments are always refunded in full")

@@ -7,7 +7,7 @@ func date(_ text: String) -> Date {
     return date
 }
 
-func cny(_ minor: Int64) -> Money { Money(amountMinor: minor, currency: "CNY") }
+func cny(_ minor: Int64) -> Money { try! Money(amountMinor: minor, currency: "CNY") }
 
 /// The code of the `ConveneError` the body throws, nil when it does not throw, the description
 /// of any other error.

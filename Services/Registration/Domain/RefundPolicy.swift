@@ -98,7 +98,7 @@ struct RefundPolicy: Codable, Sendable, Equatable {
         // floor(paid × share / 10 000) without overflowing Int64.
         let amount = (paidMinor / 10_000) * Int64(share) + (paidMinor % 10_000) * Int64(share) / 10_000
         let remaining = Swift.max(paidMinor - Swift.max(alreadyRefunded.amountMinor, 0), 0)
-        return Money(amountMinor: Swift.min(amount, remaining), currency: paid.currency)
+        return paid.withAmount(Swift.min(amount, remaining))
     }
 
     /// Codes: `invalid_percentage` (outside 0…100 %), `tiers_out_of_order` (each `until` must be

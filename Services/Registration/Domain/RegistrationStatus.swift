@@ -167,8 +167,8 @@ struct Registration: Codable, Sendable, Equatable {
         self.status = status
         self.category = category
         self.price = price
-        self.paid = paid ?? .zero(price.currency)
-        self.refunded = refunded ?? .zero(price.currency)
+        self.paid = paid ?? price.withAmount(0)
+        self.refunded = refunded ?? price.withAmount(0)
         self.offerExpiresAt = offerExpiresAt
         self.lastReview = lastReview
     }

@@ -1,14 +1,14 @@
-import Contracts
 import Foundation
 
 /// An amount in integer minor units of an ISO 4217 currency: `Money(amountMinor: 12800,
 /// currency: "CNY")` is ¥128.00, `Money(amountMinor: 5000, currency: "JPY")` is ¥5,000.
 /// The currency is always three upper-case ASCII letters (checked on creation and decoding).
-struct Money: Codable, Sendable, Hashable, CustomStringConvertible {
-    let amountMinor: Int64
-    let currency: String
+public struct Money: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var amountMinor: Int64
+    /// Checked when the value is made: only another amount in the same currency can be derived.
+    public let currency: String
 
-    init(amountMinor: Int64, currency: String) throws {
+    public init(amountMinor: Int64, currency: String) throws {
         guard Currency.isCode(currency) else {
             throw ConveneError(code: "payment.invalid_currency",
                                message: "\"\(currency)\" is not an ISO 4217 code (three upper-case letters)")
@@ -19,7 +19,7 @@ struct Money: Codable, Sendable, Hashable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey { case amountMinor, currency }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let currency = try c.decode(String.self, forKey: .currency)
         guard Currency.isCode(currency) else {
@@ -30,13 +30,21 @@ struct Money: Codable, Sendable, Hashable, CustomStringConvertible {
         amountMinor = try c.decode(Int64.self, forKey: .amountMinor)
     }
 
-    static func zero(_ currency: String) throws -> Money { try Money(amountMinor: 0, currency: currency) }
+    public static func zero(_ currency: String) throws -> Money { try Money(amountMinor: 0, currency: currency) }
 
-    var isZero: Bool { amountMinor == 0 }
+    /// Another amount in this (already checked) currency.
+    public func withAmount(_ amountMinor: Int64) -> Money {
+        var money = self
+        money.amountMinor = amountMinor
+        return money
+    }
+
+    public var isZero: Bool { amountMinor == 0 }
+    public var isPositive: Bool { amountMinor > 0 }
 
     /// The amount in major units as text, e.g. `128.00 CNY`, `5000 JPY`; minor units when the
     /// currency's exponent is unknown.
-    var description: String {
+    public var description: String {
         guard let exponent = Currency.exponent(currency) else { return "\(amountMinor) \(currency) (minor units)" }
         guard exponent > 0 else { return "\(amountMinor) \(currency)" }
         let magnitude = amountMinor.magnitude
@@ -49,8 +57,8 @@ struct Money: Codable, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// ISO 4217 minor-unit exponents of the currencies Convene expects to charge in.
-enum Currency {
-    static let exponents: [String: Int] = [
+public enum Currency {
+    public static let exponents: [String: Int] = [
         // Three decimals.
         "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
         // None.
@@ -64,27 +72,36 @@ enum Currency {
     ]
 
     /// Digits after the decimal point, or nil for a currency not in the table.
-    static func exponent(_ code: String) -> Int? { exponents[code] }
+    public static func exponent(_ code: String) -> Int? { exponents[code] }
 
     /// Three upper-case ASCII letters.
-    static func isCode(_ code: String) -> Bool {
+    public static func isCode(_ code: String) -> Bool {
         code.utf8.count == 3 && code.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
     }
 }
 
 /// The registration fee of one category: the regular price, and optionally a lower early-bird
 /// price that applies strictly before `until`.
-struct Fee: Codable, Sendable, Equatable {
-    struct EarlyBird: Codable, Sendable, Equatable {
-        var price: Money
-        var until: Date
+public struct Fee: Codable, Sendable, Equatable {
+    public struct EarlyBird: Codable, Sendable, Equatable {
+        public var price: Money
+        public var until: Date
+        public init(price: Money, until: Date) {
+            self.price = price
+            self.until = until
+        }
     }
 
-    var regular: Money
-    var earlyBird: EarlyBird?
+    public var regular: Money
+    public var earlyBird: EarlyBird?
+
+    public init(regular: Money, earlyBird: EarlyBird? = nil) {
+        self.regular = regular
+        self.earlyBird = earlyBird
+    }
 
     /// The price at `date`: early bird while `date < until`, regular from `until` on.
-    func price(at date: Date) -> Money {
+    public func price(at date: Date) -> Money {
         if let earlyBird, date < earlyBird.until { return earlyBird.price }
         return regular
     }
@@ -92,11 +109,13 @@ struct Fee: Codable, Sendable, Equatable {
 
 /// The fees of one conference by registration category. A price of zero means the category is
 /// free: the registration skips payment.
-struct FeeSchedule: Codable, Sendable, Equatable {
-    var perCategory: [String: Fee]
+public struct FeeSchedule: Codable, Sendable, Equatable {
+    public var perCategory: [String: Fee]
+
+    public init(perCategory: [String: Fee]) { self.perCategory = perCategory }
 
     /// The price of `category` at `date`; `payment.unknown_category` for a category without a fee.
-    func price(category: String, at date: Date) throws -> Money {
+    public func price(category: String, at date: Date) throws -> Money {
         guard let fee = perCategory[category] else {
             throw ConveneError(code: "payment.unknown_category", message: "no fee for the category \"\(category)\"",
                                details: ["category": category])
@@ -105,7 +124,7 @@ struct FeeSchedule: Codable, Sendable, Equatable {
     }
 
     /// Whether a registration in `category` at `date` has anything to pay.
-    func requiresPayment(category: String, at date: Date) throws -> Bool {
+    public func requiresPayment(category: String, at date: Date) throws -> Bool {
         try price(category: category, at: date).amountMinor > 0
     }
 
@@ -113,7 +132,7 @@ struct FeeSchedule: Codable, Sendable, Equatable {
     /// (an empty name), `negative_amount`, `unsupported_currency` (not in the exponent table),
     /// `currency_mismatch` (early bird in another currency than the regular price),
     /// `early_bird_above_regular`.
-    func validate() -> [FeeProblem] {
+    public func validate() -> [FeeProblem] {
         var problems: [FeeProblem] = []
         func problem(_ path: String, _ code: String, _ message: String) {
             problems.append(FeeProblem(path: path, code: code, message: message))
@@ -147,10 +166,16 @@ struct FeeSchedule: Codable, Sendable, Equatable {
 }
 
 /// One problem with a fee schedule.
-struct FeeProblem: Codable, Sendable, Equatable, CustomStringConvertible {
-    var path: String
-    var code: String
-    var message: String
+public struct FeeProblem: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var code: String
+    public var message: String
 
-    var description: String { "\(path): \(code): \(message)" }
+    public init(path: String, code: String, message: String) {
+        self.path = path
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(code): \(message)" }
 }
