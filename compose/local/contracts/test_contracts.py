@@ -19,6 +19,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,6 +55,52 @@ class LogCollector:
             return "".join(self.lines)
 
 
+class Receiver:
+    """A tiny HTTP receiver on a free loopback port: plays the merchant's notify URL
+    for the payment modules' callbacks. Records every request; answers from
+    `answers` (a list of (status, body bytes), used up in order), then `default`."""
+
+    def __init__(self, answers=None, default=(200, b"")):
+        self.lock = threading.Lock()
+        self.received = []
+        self.answers = list(answers or [])
+        self.default = default
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received.append({
+                        "path": self.path, "body": body,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                    })
+                    status, answer = receiver.answers.pop(0) if receiver.answers else receiver.default
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/notify"):
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def requests(self):
+        with self.lock:
+            return list(self.received)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class ServerCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -62,7 +109,7 @@ class ServerCase(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.server = server.make_server("127.0.0.1", 0, cls.tmp.name)
         cls.port = cls.server.server_address[1]
-        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread = threading.Thread(target=cls.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         cls.thread.start()
 
     @classmethod
@@ -412,7 +459,8 @@ class ServerTests(ServerCase):
     def test_health_and_unknown_paths(self):
         status, _, body, _ = self.call("GET", "/_admin/health")
         self.assertEqual((status, body["status"]), (200, "ok"))
-        self.assertEqual(set(body["modules"]), {"dingtalk_robot", "wecom_robot", "webhook_receiver"})
+        self.assertEqual(set(body["modules"]), set(server.MODULES))
+        self.assertLessEqual({"dingtalk_robot", "wecom_robot", "webhook_receiver", "wechatpay"}, set(body["modules"]))
         self.assertEqual(self.call("GET", "/nothing/here")[0], 404)
         self.assertEqual(self.call("GET", "/robot/send")[0], 405)
 
