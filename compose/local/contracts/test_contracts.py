@@ -119,8 +119,18 @@ class ServerCase(unittest.TestCase):
         cls.tmp.cleanup()
         server.LOG_SINK = None
 
+    def wait_for_log(self, text, timeout=5.0):
+        """The log once it contains `text`: the server writes a request's line after
+        sending the answer, so a test that got the answer may be ahead of it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        log = self.log.text()
+        self.assertIn(text, log)
+        return log
+
     def call(self, method, path, body=None, headers=None, raw=None):
-        """(status, headers, parsed JSON or None, raw body bytes)."""
+        """(status, headers, parsed JSON (None when the answer is not JSON), raw body bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             hdrs = dict(headers or {})
@@ -183,9 +193,7 @@ class DingTalkRobotTests(ServerCase):
         ts = int(time.time() * 1000)
         sig = dingtalk_sign(self.SECRET, ts)
         self.assertEqual(self.send(timestamp=ts, sign=sig)["errcode"], 0)
-        self.messages()
-        log = self.log.text()
-        self.assertIn(f"timestamp={ts}", log)
+        log = self.wait_for_log(f"timestamp={ts}")
         self.assertIn("errcode=0", log)
         for secret in (self.token, self.SECRET, sig, urllib.parse.quote(sig, safe=""), sig[:8]):
             self.assertNotIn(secret, log)
