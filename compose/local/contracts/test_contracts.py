@@ -141,8 +141,9 @@ class ServerCase(unittest.TestCase):
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
             payload = resp.read()
-            parsed = json.loads(payload) if payload else None
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, parsed, payload
+            headers = {k.lower(): v for k, v in resp.getheaders()}
+            parsed = json.loads(payload) if payload and "json" in headers.get("content-type", "") else None
+            return resp.status, headers, parsed, payload
         finally:
             conn.close()
 

@@ -351,8 +351,9 @@ class WeChatPayRequestTests(WeChatPayCase):
         sig = rsa_sign(MERCHANT_KEY, f"POST\n/v3/pay/transactions/native\n{ts}\n{nonce}\n".encode() + raw + b"\n")
         self.assertEqual(self.wx("POST", "/v3/pay/transactions/native", body, ts=ts, nonce=nonce)[0], 200)
         self.pay(body["out_trade_no"])
-        log = self.log.text()
-        self.assertIn("verified=true", log)
+        self.wx("GET", "/v3/pay/transactions/out-trade-no/logcheck1?mchid=" + self.MCHID)
+        log = self.wait_for_log("/v3/pay/transactions/out-trade-no/logcheck1?mchid=1900009191\" 404 "
+                                "verified=true code=ORDER_NOT_EXIST")
         for secret in (self.API_V3_KEY, sig[:16], "BEGIN PUBLIC KEY"):
             self.assertNotIn(secret, log)
 
