@@ -582,6 +582,7 @@ write_env_file() {
             WECOM_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/cgi-bin/webhook/send")" \
             WECHATPAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
             ALIPAY_GATEWAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/gateway.do")" \
+            STRIPE_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/stripe")" \
             NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
             GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")"
     } >"$tmp"

@@ -469,7 +469,8 @@ class ServerTests(ServerCase):
         status, _, body, _ = self.call("GET", "/_admin/health")
         self.assertEqual((status, body["status"]), (200, "ok"))
         self.assertEqual(set(body["modules"]), set(server.MODULES))
-        self.assertLessEqual({"dingtalk_robot", "wecom_robot", "webhook_receiver", "wechatpay"}, set(body["modules"]))
+        self.assertLessEqual({"dingtalk_robot", "wecom_robot", "webhook_receiver", "wechatpay", "alipay", "stripe_api"},
+                            set(body["modules"]))
         self.assertEqual(self.call("GET", "/nothing/here")[0], 404)
         self.assertEqual(self.call("GET", "/robot/send")[0], 405)
 

@@ -9,7 +9,6 @@ the cryptography package directly, independently of the module's own helpers.
 import base64
 import json
 import os
-import re
 import sys
 import tempfile
 import time
