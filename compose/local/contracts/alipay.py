@@ -456,12 +456,6 @@ class Module:
         self.outbox.add(note)
         return note
 
-    def _trigger_answer(self, note, opts):
-        deliveries = []
-        if note is not None and opts["notify"] and note["url"]:
-            deliveries = self.outbox.send(note["id"], opts["tamper"], opts["times"])
-        return json_response(200, {"event": self.outbox.public(note) if note else None, "deliveries": deliveries})
-
     # --- admin -------------------------------------------------------------
 
     def admin_app(self, req):
@@ -506,7 +500,7 @@ class Module:
                          buyer_logon_id="159****" + random_digits(4))
             note = self._new_notification(trade) if trade["notify_url"] else None
             self._save()
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_notifications(self, req):
         with self.lock:
@@ -525,7 +519,7 @@ class Module:
                 return error(404, "no such notification")
             if not note["url"]:
                 return error(409, "this notification has no URL to go to")
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_requests(self, req):
         with self.lock:

@@ -427,6 +427,19 @@ class Outbox:
     def public(note):
         return {k: v for k, v in note.items() if not k.startswith("_")}
 
+    def answer(self, note, opts):
+        """The admin answer to a trigger or resend (call it without holding the lock):
+        sends `note` as `opts` say ({"notify", "tamper", "times"}), then 200
+        {"event": the notification without its deliveries, or None, "deliveries": [...]}."""
+        if note is None:
+            return json_response(200, {"event": None, "deliveries": []})
+        with self.lock:
+            event = {k: v for k, v in self.public(note).items() if k != "deliveries"}
+        deliveries = []
+        if opts["notify"] and event["url"]:
+            deliveries = self.send(event["id"], opts["tamper"], opts["times"])
+        return json_response(200, {"event": event, "deliveries": deliveries})
+
     def send(self, note_id, tamper=None, times=1):
         """Deliver a stored notification `times` times: [{"status", "body", "error",
         "acknowledged"}], in order."""

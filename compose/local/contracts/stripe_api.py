@@ -563,12 +563,6 @@ class Module:
         return {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": f"t={t},v1={v1}",
                 "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}, raw
 
-    def _trigger_answer(self, note, opts):
-        deliveries = []
-        if note is not None and opts["notify"] and note["url"]:
-            deliveries = self.outbox.send(note["id"], opts["tamper"], opts["times"])
-        return json_response(200, {"event": self.outbox.public(note) if note else None, "deliveries": deliveries})
-
     # --- admin -------------------------------------------------------------
 
     def admin_account(self, req):
@@ -624,7 +618,7 @@ class Module:
                      customer_details={"email": s.get("customer_email") or "buyer@example.com", "name": "Test Buyer"})
             note = self._event(entry["account"], "checkout.session.completed", s)
             self._save()
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_expire(self, req):
         data, err = parse_optional_admin_json(req)
@@ -641,7 +635,7 @@ class Module:
             entry["object"]["status"] = "expired"
             note = self._event(entry["account"], "checkout.session.expired", entry["object"])
             self._save()
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_notifications(self, req):
         with self.lock:
@@ -660,7 +654,7 @@ class Module:
                 return error(404, "no such notification")
             if not note["url"]:
                 return error(409, "this notification has no URL to go to")
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_requests(self, req):
         with self.lock:

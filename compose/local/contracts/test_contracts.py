@@ -58,24 +58,30 @@ class LogCollector:
 class Receiver:
     """A tiny HTTP receiver on a free loopback port: plays the merchant's notify URL
     for the payment modules' callbacks. Records every request; answers from
-    `answers` (a list of (status, body bytes), used up in order), then `default`."""
+    `answers` (a list of (status, body bytes), used up in order), then `default`;
+    `on_request(request)`, when set, runs first (outside the lock) and may answer
+    instead by returning (status, body)."""
 
-    def __init__(self, answers=None, default=(200, b"")):
+    def __init__(self, answers=None, default=(200, b""), on_request=None):
         self.lock = threading.Lock()
         self.received = []
         self.answers = list(answers or [])
         self.default = default
+        self.on_request = on_request
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = {"path": self.path, "body": body,
+                           "headers": {k.lower(): v for k, v in self.headers.items()}}
+                custom = receiver.on_request(request) if receiver.on_request else None
                 with receiver.lock:
-                    receiver.received.append({
-                        "path": self.path, "body": body,
-                        "headers": {k.lower(): v for k, v in self.headers.items()},
-                    })
-                    status, answer = receiver.answers.pop(0) if receiver.answers else receiver.default
+                    receiver.received.append(request)
+                    if custom is not None:
+                        status, answer = custom
+                    else:
+                        status, answer = receiver.answers.pop(0) if receiver.answers else receiver.default
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()

@@ -459,6 +459,25 @@ class WeChatPayNotificationTests(WeChatPayCase):
         self.assertTrue(delivery["error"])
         self.assertFalse(delivery["acknowledged"])
 
+    def test_receiver_may_call_back_while_being_notified(self):
+        # A merchant commonly queries the order before acknowledging: the trigger must
+        # not hold anything the query needs.
+        seen = []
+
+        def on_request(request):
+            no = self.notification(request)[1]["out_trade_no"]
+            status, _, tx, _ = self.query(no)
+            seen.append((status, tx["trade_state"]))
+            return (204, b"")
+
+        self.receiver.on_request = on_request
+        no = self.create()[0]
+        answer = self.pay(no)
+        self.assertEqual(seen, [(200, "SUCCESS")])
+        self.assertEqual(answer["deliveries"][0]["status"], 204)
+        self.assertTrue(answer["deliveries"][0]["acknowledged"])
+        self.assertNotIn("deliveries", answer["event"])
+
     def test_bad_trigger_requests(self):
         self.assertEqual(self.admin("/_admin/wechatpay/transactions/nosuchorder/pay")[0], 404)
         no = self.create()[0]

@@ -503,12 +503,6 @@ class Module:
         headers.update(self._signed_headers(raw, ts, broken=(tamper == "signature")))
         return headers, raw
 
-    def _trigger_answer(self, note, opts):
-        deliveries = []
-        if note is not None and opts["notify"] and note["url"]:
-            deliveries = self.outbox.send(note["id"], opts["tamper"], opts["times"])
-        return json_response(200, {"event": self.outbox.public(note) if note else None, "deliveries": deliveries})
-
     # --- admin -------------------------------------------------------------
 
     def admin_merchant(self, req):
@@ -573,7 +567,7 @@ class Module:
             note = self._new_notification(order["mchid"], "TRANSACTION.SUCCESS", order["notify_url"],
                                           self._transaction(order), "transaction", "支付成功")
             self._save()
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_settle(self, req):
         data, err = parse_optional_admin_json(req)
@@ -605,7 +599,7 @@ class Module:
                 note = self._new_notification(refund["mchid"], "REFUND.SUCCESS", refund["notify_url"],
                                               plaintext, "refund", "退款成功")
             self._save()
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_notifications(self, req):
         with self.lock:
@@ -624,7 +618,7 @@ class Module:
                 return error(404, "no such notification")
             if not note["url"]:
                 return error(409, "this notification has no URL to go to")
-        return self._trigger_answer(note, opts)
+        return self.outbox.answer(note, opts)
 
     def admin_requests(self, req):
         with self.lock:
