@@ -72,7 +72,7 @@ SMTP_PID_FILE="$SMTP_DIR/aiosmtpd.pid"
 MAIL_DIR="$DIR/mail"
 SMTP_PYTHON=/usr/bin/python3            # Debian's python: the one that sees python3-aiosmtpd (not a pyenv shim)
 
-# The contract server: standard library only, so Debian's python3 runs it as is.
+# The contract server: standard library plus python3-cryptography (in PACKAGES), run by Debian's python3.
 CONTRACTS_DIR="$DIR/contracts"          # its pid file, log and state (robots, endpoints, received messages)
 CONTRACTS_PID_FILE="$CONTRACTS_DIR/server.pid"
 CONTRACTS_LOG="$CONTRACTS_DIR/server.log"
