@@ -72,7 +72,7 @@ SMTP_PID_FILE="$SMTP_DIR/aiosmtpd.pid"
 MAIL_DIR="$DIR/mail"
 SMTP_PYTHON=/usr/bin/python3            # Debian's python: the one that sees python3-aiosmtpd (not a pyenv shim)
 
-# The contract server: standard library only, so Debian's python3 runs it as is.
+# The contract server: standard library plus python3-cryptography (in PACKAGES), run by Debian's python3.
 CONTRACTS_DIR="$DIR/contracts"          # its pid file, log and state (robots, endpoints, received messages)
 CONTRACTS_PID_FILE="$CONTRACTS_DIR/server.pid"
 CONTRACTS_LOG="$CONTRACTS_DIR/server.log"
@@ -84,7 +84,7 @@ DB_ROLES=(gateway registration payment scheduling platform_bridge notification a
 
 # Installed (when missing) before anything starts. curl is not strictly part of
 # the stack, but run.sh uses it for the gateway health check.
-PACKAGES=(rabbitmq-server librabbitmq-dev libpq-dev libcurl4-openssl-dev postgresql python3-aiosmtpd curl)
+PACKAGES=(rabbitmq-server librabbitmq-dev libpq-dev libcurl4-openssl-dev postgresql python3-aiosmtpd python3-cryptography curl)
 
 # How long to wait for things to come up. A cold RabbitMQ restart with quorum
 # queues takes ~12 s on a 2-core machine; leave generous head-room for slow CI.
@@ -580,6 +580,9 @@ write_env_file() {
             CONTRACTS_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
             DINGTALK_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/robot/send")" \
             WECOM_ROBOT_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/cgi-bin/webhook/send")" \
+            WECHATPAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
+            ALIPAY_GATEWAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/gateway.do")" \
+            STRIPE_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/stripe")" \
             NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
             GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")"
     } >"$tmp"

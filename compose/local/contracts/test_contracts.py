@@ -19,6 +19,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,6 +55,58 @@ class LogCollector:
             return "".join(self.lines)
 
 
+class Receiver:
+    """A tiny HTTP receiver on a free loopback port: plays the merchant's notify URL
+    for the payment modules' callbacks. Records every request; answers from
+    `answers` (a list of (status, body bytes), used up in order), then `default`;
+    `on_request(request)`, when set, runs first (outside the lock) and may answer
+    instead by returning (status, body)."""
+
+    def __init__(self, answers=None, default=(200, b""), on_request=None):
+        self.lock = threading.Lock()
+        self.received = []
+        self.answers = list(answers or [])
+        self.default = default
+        self.on_request = on_request
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = {"path": self.path, "body": body,
+                           "headers": {k.lower(): v for k, v in self.headers.items()}}
+                custom = receiver.on_request(request) if receiver.on_request else None
+                with receiver.lock:
+                    receiver.received.append(request)
+                    if custom is not None:
+                        status, answer = custom
+                    else:
+                        status, answer = receiver.answers.pop(0) if receiver.answers else receiver.default
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/notify"):
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def requests(self):
+        with self.lock:
+            return list(self.received)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class ServerCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -62,7 +115,7 @@ class ServerCase(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.server = server.make_server("127.0.0.1", 0, cls.tmp.name)
         cls.port = cls.server.server_address[1]
-        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread = threading.Thread(target=cls.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         cls.thread.start()
 
     @classmethod
@@ -72,8 +125,18 @@ class ServerCase(unittest.TestCase):
         cls.tmp.cleanup()
         server.LOG_SINK = None
 
+    def wait_for_log(self, text, timeout=5.0):
+        """The log once it contains `text`: the server writes a request's line after
+        sending the answer, so a test that got the answer may be ahead of it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        log = self.log.text()
+        self.assertIn(text, log)
+        return log
+
     def call(self, method, path, body=None, headers=None, raw=None):
-        """(status, headers, parsed JSON or None, raw body bytes)."""
+        """(status, headers, parsed JSON (None when the answer is not JSON), raw body bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             hdrs = dict(headers or {})
@@ -84,8 +147,9 @@ class ServerCase(unittest.TestCase):
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
             payload = resp.read()
-            parsed = json.loads(payload) if payload else None
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, parsed, payload
+            headers = {k.lower(): v for k, v in resp.getheaders()}
+            parsed = json.loads(payload) if payload and "json" in headers.get("content-type", "") else None
+            return resp.status, headers, parsed, payload
         finally:
             conn.close()
 
@@ -136,9 +200,7 @@ class DingTalkRobotTests(ServerCase):
         ts = int(time.time() * 1000)
         sig = dingtalk_sign(self.SECRET, ts)
         self.assertEqual(self.send(timestamp=ts, sign=sig)["errcode"], 0)
-        self.messages()
-        log = self.log.text()
-        self.assertIn(f"timestamp={ts}", log)
+        log = self.wait_for_log(f"timestamp={ts}")
         self.assertIn("errcode=0", log)
         for secret in (self.token, self.SECRET, sig, urllib.parse.quote(sig, safe=""), sig[:8]):
             self.assertNotIn(secret, log)
@@ -412,7 +474,9 @@ class ServerTests(ServerCase):
     def test_health_and_unknown_paths(self):
         status, _, body, _ = self.call("GET", "/_admin/health")
         self.assertEqual((status, body["status"]), (200, "ok"))
-        self.assertEqual(set(body["modules"]), {"dingtalk_robot", "wecom_robot", "webhook_receiver"})
+        self.assertEqual(set(body["modules"]), set(server.MODULES))
+        self.assertLessEqual({"dingtalk_robot", "wecom_robot", "webhook_receiver", "wechatpay", "alipay", "stripe_api"},
+                            set(body["modules"]))
         self.assertEqual(self.call("GET", "/nothing/here")[0], 404)
         self.assertEqual(self.call("GET", "/robot/send")[0], 405)
 
