@@ -1,5 +1,25 @@
 import Foundation
+import Persistence
 import ServiceKit
 
-// Handlers arrive with the features that need them; until then the service answers ping.
-await ServiceMain.run(.registration, bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil))
+let store = RegistrationStore()
+let flow = RegistrationFlow(store: store)
+
+await ServiceMain.run(
+    .registration,
+    bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
+    handlers: { _ in
+        [
+            OnConferenceScheduled(store: store), OnConferenceUpdated(store: store), OnConferenceCancelled(store: store, flow: flow),
+            ConfigureRegistrationHandler(store: store), GetRegistrationFormHandler(store: store),
+            SubmitRegistrationHandler(store: store, flow: flow), GetRegistrationHandler(store: store, flow: flow),
+            ListRegistrationsHandler(store: store, flow: flow), WithdrawRegistrationHandler(store: store, flow: flow),
+            AcceptSeatOfferHandler(store: store, flow: flow), ResubmitRegistrationHandler(store: store, flow: flow),
+            ReviewRegistrationHandler(store: store, flow: flow), ExportRegistrationsHandler(store: store),
+            OnPaymentSucceeded(store: store, flow: flow), OnOrderExpired(store: store, flow: flow), OnRefunded(store: store),
+        ]
+    },
+    services: { context in
+        [OfferTimer(pool: context.pool, store: store, flow: flow, service: context.configuration.service.queue,
+                    logger: context.logger)]
+    })

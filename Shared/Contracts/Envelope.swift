@@ -87,6 +87,18 @@ public struct EnvelopeHeader: Codable, Sendable, Equatable {
     public var correlationId: String?
     public var causationId: String?
     public var organizationId: String?
+
+    public init(id: UUID, type: String, version: Int, source: String, occurredAt: Date, correlationId: String?,
+                causationId: String?, organizationId: String?) {
+        self.id = id
+        self.type = type
+        self.version = version
+        self.source = source
+        self.occurredAt = occurredAt
+        self.correlationId = correlationId
+        self.causationId = causationId
+        self.organizationId = organizationId
+    }
 }
 
 /// A payload with no fields (`{}`), e.g. a ping.

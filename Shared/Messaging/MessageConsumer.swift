@@ -12,6 +12,12 @@ public struct IncomingMessage: Sendable {
     public var retryCount: Int
 
     public var body: [UInt8] { delivery.body }
+
+    public init(delivery: Delivery, header: EnvelopeHeader, retryCount: Int = 0) {
+        self.delivery = delivery
+        self.header = header
+        self.retryCount = retryCount
+    }
 }
 
 /// Thrown by a processor to send a message straight to the dead-letter queue: retrying cannot

@@ -38,6 +38,18 @@ public struct HandlerContext: Sendable {
         try await transaction.outbox(envelope(payload, organizationId: organizationId), exchange: Exchange.events)
     }
 
+    /// Emits an event whose type is not its payload's own, for a family of events sharing one
+    /// payload (`registration.submitted`, `registration.confirmed`, … all carry the same notice).
+    public func publish<P: Codable & Sendable>(_ payload: P, as type: String, version: Int = 1,
+                                                organizationId: String? = nil) async throws {
+        let header = message.header
+        let envelope = Envelope(type: type, version: version, source: service,
+                                correlationId: header.correlationId ?? header.id.uuidString.lowercased(),
+                                causationId: header.id.uuidString.lowercased(),
+                                organizationId: organizationId ?? header.organizationId, data: payload)
+        try await transaction.outbox(envelope, exchange: Exchange.events)
+    }
+
     /// Sends a command to another service (committed with the transaction).
     public func send<P: MessagePayload>(_ payload: P, organizationId: String? = nil) async throws {
         try await transaction.outbox(envelope(payload, organizationId: organizationId), exchange: Exchange.commands)
@@ -49,6 +61,20 @@ public struct HandlerContext: Sendable {
                         correlationId: header.correlationId ?? header.id.uuidString.lowercased(),
                         causationId: header.id.uuidString.lowercased(),
                         organizationId: organizationId ?? header.organizationId, data: payload)
+    }
+}
+
+extension HandlerContext {
+    /// For work a timer does rather than a message: what it emits is correlated with, and caused
+    /// by, the timer's own id (e.g. the row whose time came).
+    public static func timer(transaction: Transaction, logger: Logger, service: String, type: String, id: UUID,
+                             organizationId: String? = nil) -> HandlerContext {
+        let header = EnvelopeHeader(id: id, type: type, version: 1, source: service, occurredAt: Date(), correlationId: nil,
+                                    causationId: nil, organizationId: organizationId)
+        let delivery = Delivery(deliveryTag: 0, connectionGeneration: 0, redelivered: false, exchange: "", routingKey: type,
+                                properties: MessageProperties(messageId: id.uuidString.lowercased(), type: type), body: [])
+        return HandlerContext(transaction: transaction, logger: logger, service: service,
+                              message: IncomingMessage(delivery: delivery, header: header))
     }
 }
 

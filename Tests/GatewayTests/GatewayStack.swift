@@ -36,7 +36,7 @@ final class GatewayStack: Sendable {
         let logs = NSTemporaryDirectory() + "convene-gateway-e2e-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         // The services behind the gateway that these tests use, then the gateway itself.
-        let backends = ["notification", "scheduling"]
+        let backends = ["notification", "scheduling", "registration"]
         let ports = try freePorts(backends.count + 2, in: 39300...39399)
         let gatewayPort = ports[backends.count + 1]
         let secret = randomBase64(32)
