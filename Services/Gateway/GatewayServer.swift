@@ -19,12 +19,15 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     conferences.registerPublic(on: router)
     let registrations = RegistrationRoutes(service: service, pool: identity.pool)
     registrations.registerPublic(on: router)
+    let payments = PaymentRoutes(service: service)
+    payments.registerPublic(on: router)
     // Everything else under /v1 needs a valid access token; any POST may carry an Idempotency-Key.
     let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier)).add(middleware: idempotency)
     auth.register(on: v1)
     OrganizationRoutes(pool: identity.pool, logger: identity.logger).register(on: v1)
     conferences.register(on: v1)
     registrations.register(on: v1)
+    payments.register(on: v1)
     InboxRoutes(service: service).register(on: v1)
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)
@@ -38,7 +41,8 @@ func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, pool: PGPool, 
         pool: pool, hasher: PasswordHasher(cost: settings.passwordHashCost),
         issuer: TokenIssuer(settings: settings.token, lifetime: settings.accessTokenLifetime),
         sessions: SessionStore(lifetime: Double(settings.refreshTokenLifetime.components.seconds)), logger: logger)
-    let idempotency = IdempotencyMiddleware(pool: pool, store: IdempotencyStore(), maximumBodyBytes: JSONBody.maximumBytes)
+    let idempotency = IdempotencyMiddleware(pool: pool, store: IdempotencyStore(),
+                                            maximumBodyBytes: PaymentRoutes.maximumStatementBytes)
     let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token),
                                    identity: identity, idempotency: idempotency)
     var logger = logger

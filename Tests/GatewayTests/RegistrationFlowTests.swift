@@ -162,4 +162,78 @@ struct RegistrationFlowTests {
         let again = try await stack.call(.post, base + "/review", token: organizer, body: AccountTests.json(["decision": "reject"]))
         #expect(again.status == 409, "a confirmed registration is not reviewed again")
     }
+
+    @Test("500 concurrent registrations for 100 seats: exactly 100 hold a seat, 400 wait in line; concurrent withdrawals and acceptances never exceed the capacity")
+    func noOverselling() async throws {
+        let stack = try stack
+        let organizer = try await stack.token(account: UUID().uuidString.lowercased(), roles: [.user, .meetingAdmin])
+        let conference = try await conference(organizer: organizer, settings: [
+            "form": ["fields": [["key": "affiliation", "type": "text", "label": ["en": "Affiliation"]]]],
+            "categories": [Self.free("regular")], "overallCapacity": 100, "reviewRequired": false,
+            "waitlistEnabled": true, "offerValidityHours": 24, "paymentMethods": [],
+        ])
+        var tokens: [String] = []
+        for index in 0..<500 { tokens.append(try await participant("p\(index)")) }
+        let results = try await withThrowingTaskGroup(of: (String, RegistrationView?).self) { group in
+            for token in tokens {
+                group.addTask {
+                    let response = try await stack.call(.post, "/v1/conferences/\(conference)/registrations", token: token,
+                                                        body: AccountTests.json(["category": "regular", "answers": [:]]))
+                    return (token, response.status == 201 ? try response.decode(RegistrationView.self) : nil)
+                }
+            }
+            return try await group.reduce(into: [(String, RegistrationView?)]()) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.1 != nil }, "every submission is answered with a registration")
+        let views = results.compactMap { pair in pair.1.map { (token: pair.0, view: $0) } }
+        #expect(views.filter { $0.view.status == "confirmed" }.count == 100)
+        #expect(views.filter { $0.view.status == "waitlisted" }.count == 400)
+        #expect(Set(views.compactMap(\.view.waitlistPosition)).count == 400, "distinct places in line")
+
+        // 40 of the confirmed withdraw at once: 40 seats are offered to the first 40 in line.
+        let confirmed = views.filter { $0.view.status == "confirmed" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for entry in confirmed.prefix(40) {
+                group.addTask {
+                    let answer = try await stack.call(.post, "/v1/me/registrations/\(entry.view.id)/withdraw", token: entry.token, body: "{}")
+                    #expect(answer.status == 200, "\(String(decoding: answer.body, as: UTF8.self))")
+                }
+            }
+            try await group.waitForAll()
+        }
+        func statuses() async throws -> [String: Int] {
+            let all = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations",
+                                           token: organizer).decode(ItemList<RegistrationView>.self).items
+            return Dictionary(all.map { ($0.status, 1) }, uniquingKeysWith: +)
+        }
+        var counts = try await statuses()
+        #expect(counts["confirmed"] == 60 && counts["offered"] == 40 && counts["waitlisted"] == 360 && counts["withdrawn"] == 40)
+
+        // The offered accept while 20 more confirmed withdraw, all at once.
+        let waitingViews = views.filter { $0.view.status == "waitlisted" }
+        let offered = try await withThrowingTaskGroup(of: (String, String)?.self) { group in
+            for entry in waitingViews {
+                group.addTask {
+                    let view = try await stack.call(.get, "/v1/me/registrations/\(entry.view.id)", token: entry.token)
+                        .decode(RegistrationView.self)
+                    return view.status == "offered" ? (entry.token, view.id) : nil
+                }
+            }
+            return try await group.reduce(into: [(String, String)]()) { if let pair = $1 { $0.append(pair) } }
+        }
+        #expect(offered.count == 40)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (token, id) in offered {
+                group.addTask { _ = try await stack.call(.post, "/v1/me/registrations/\(id)/accept-offer", token: token, body: "{}") }
+            }
+            for entry in confirmed.dropFirst(40).prefix(20) {
+                group.addTask { _ = try await stack.call(.post, "/v1/me/registrations/\(entry.view.id)/withdraw", token: entry.token, body: "{}") }
+            }
+            try await group.waitForAll()
+        }
+        counts = try await statuses()
+        let holding = (counts["confirmed"] ?? 0) + (counts["offered"] ?? 0) + (counts["awaiting_payment"] ?? 0)
+        #expect(holding == 100, "every freed seat is offered again, never one more: \(counts)")
+        #expect(counts["confirmed"] == 80 && counts["offered"] == 20 && counts["waitlisted"] == 340)
+    }
 }
