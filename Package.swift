@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // C libraries, each behind a shim header that hides header-path differences and
@@ -112,7 +113,7 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
-        service("registration", path: "Registration"),
+        service("registration", path: "Registration", extra: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         service("payment", path: "Payment", extra: [
             "HTTPClient", "Secrets", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -145,7 +146,9 @@ let package = Package(
                                                        .product(name: "JWTKit", package: "jwt-kit")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Contracts",
+                                                            .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "PaymentTests", dependencies: ["Payment", "Contracts", "HTTPClient",
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "_CryptoExtras", package: "swift-crypto")],

@@ -111,6 +111,12 @@ struct RegistrationFlowTests {
         #expect(csv.status == 200 && csv.header(named: "Content-Type")?.hasPrefix("text/csv") == true)
         let text = String(decoding: csv.body, as: UTF8.self)
         #expect(text.contains("单位") && text.components(separatedBy: "北京大学").count == 4)
+        let xlsx = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations.xlsx",
+                                        token: organizer)
+        #expect(xlsx.status == 200 && xlsx.header(named: "Content-Type")?.contains("spreadsheetml") == true)
+        #expect(xlsx.body.starts(with: [0x50, 0x4B, 0x03, 0x04]), "a zip archive")
+        #expect(try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations.csv",
+                                     token: c).status == 404, "a participant outside the organization learns nothing")
     }
 
     @Test("answers are checked field by field, hidden fields are dropped, and nothing is stored for a refused submission")

@@ -84,7 +84,7 @@ DB_ROLES=(gateway registration payment scheduling platform_bridge notification a
 
 # Installed (when missing) before anything starts. curl is not strictly part of
 # the stack, but run.sh uses it for the gateway health check.
-PACKAGES=(rabbitmq-server librabbitmq-dev libpq-dev libcurl4-openssl-dev postgresql python3-aiosmtpd python3-cryptography curl)
+PACKAGES=(rabbitmq-server librabbitmq-dev libpq-dev libcurl4-openssl-dev zlib1g-dev postgresql python3-aiosmtpd python3-cryptography curl)
 
 # How long to wait for things to come up. A cold RabbitMQ restart with quorum
 # queues takes ~12 s on a 2-core machine; leave generous head-room for slow CI.

@@ -124,12 +124,15 @@ struct RegistrationRoutes {
                                                organizationId: organizationId, context: context)
             return try JSONResponse.make(ItemList(items: views))
         }
-        routes.get("organizations/:org/conferences/:id/registrations.csv") { _, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let id = try context.resourceId("id", kind: "conference")
-            let file = try await service.call(ExportRegistrations(conferenceId: id, format: "csv"), as: ExportedFile.self,
-                                              organizationId: organizationId, context: context)
-            return try Self.download(file)
+        // GET …/registrations.csv and …/registrations.xlsx: every registration with its answers
+        for format in ["csv", "xlsx"] {
+            routes.get("organizations/:org/conferences/:id/registrations.\(format)") { _, context -> Response in
+                let organizationId = try context.organizerOrganization()
+                let id = try context.resourceId("id", kind: "conference")
+                let file = try await service.call(ExportRegistrations(conferenceId: id, format: format), as: ExportedFile.self,
+                                                  organizationId: organizationId, context: context)
+                return try Self.download(file)
+            }
         }
         routes.get("organizations/:org/registrations/:id") { _, context -> Response in
             let organizationId = try context.organizerOrganization()

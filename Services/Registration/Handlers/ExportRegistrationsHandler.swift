@@ -10,8 +10,8 @@ struct ExportRegistrationsHandler: MessageHandler {
     func handle(_ message: Envelope<ExportRegistrations>, context: HandlerContext) async throws -> ExportedFile {
         let organizationId = try message.requireOrganization()
         let conferenceId = try RegistrationIds.parse(message.data.conferenceId, "conference")
-        guard message.data.format == "csv" else {
-            throw ConveneError(code: "registration.unknown_format", message: "format is csv")
+        guard ["csv", "xlsx"].contains(message.data.format) else {
+            throw ConveneError(code: "registration.unknown_format", message: "format is csv or xlsx")
         }
         guard let conference = try await store.conference(conferenceId, in: context.transaction),
               conference.organizationId == organizationId,
@@ -19,10 +19,10 @@ struct ExportRegistrationsHandler: MessageHandler {
             throw ConveneError(code: "registration.not_found", message: "no such conference")
         }
         let form = try RegistrationFlow.Rules(settings).form
-        var csv = CSVWriter()
+        var rows: [[String]] = []
         let fixed = ["registration_id", "submitted_at", "status", "category", "name", "email", "price", "paid", "refunded",
                      "currency", "consent_to_contact", "invoice_title", "invoice_tax_id"]
-        csv.row(fixed + form.fields.map { $0.label["zh-CN"] ?? $0.label["en"] ?? $0.key })
+        rows.append(fixed + form.fields.map { $0.label["zh-CN"] ?? $0.label["en"] ?? $0.key })
         for record in try await store.list(accountId: nil, conferenceId: conferenceId, organizationId: organizationId, status: nil,
                                            in: context.transaction) {
             let state = record.state
@@ -30,10 +30,18 @@ struct ExportRegistrationsHandler: MessageHandler {
                          record.registrant.name, record.registrant.email, String(state.price.amountMinor), String(state.paid.amountMinor),
                          String(state.refunded.amountMinor), state.price.currency, record.consentToContact ? "yes" : "no",
                          record.invoice?.title ?? "", record.invoice?.taxId ?? ""]
-            csv.row(cells + form.fields.map { Self.text(record.answers[$0.key]) })
+            rows.append(cells + form.fields.map { Self.text(record.answers[$0.key]) })
         }
-        return ExportedFile(fileName: "registrations-\(conferenceId.lowercased).csv", contentType: "text/csv; charset=utf-8",
-                            body: Data(csv.text.utf8).base64EncodedString())
+        let name = "registrations-\(conferenceId.lowercased)"
+        if message.data.format == "xlsx" {
+            let workbook = try XLSXWriter.workbook(sheetName: "Registrations", rows: rows)
+            return ExportedFile(fileName: name + ".xlsx",
+                                contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                body: workbook.base64EncodedString())
+        }
+        var csv = CSVWriter()
+        rows.forEach { csv.row($0) }
+        return ExportedFile(fileName: name + ".csv", contentType: "text/csv; charset=utf-8", body: Data(csv.text.utf8).base64EncodedString())
     }
 
     /// An answer as one cell: choices joined with "; ", a file by its name.
