@@ -15,7 +15,7 @@ await ServiceMain.run(
             SubmitRegistrationHandler(store: store, flow: flow), GetRegistrationHandler(store: store, flow: flow),
             ListRegistrationsHandler(store: store, flow: flow), WithdrawRegistrationHandler(store: store, flow: flow),
             AcceptSeatOfferHandler(store: store, flow: flow), ResubmitRegistrationHandler(store: store, flow: flow),
-            ReviewRegistrationHandler(store: store, flow: flow), ExportRegistrationsHandler(store: store),
+            ReviewRegistrationHandler(store: store, flow: flow), ExportRegistrationsHandler(store: store), ListParticipantsHandler(),
             OnPaymentSucceeded(store: store, flow: flow), OnOrderExpired(store: store, flow: flow), OnRefunded(store: store),
         ]
     },

@@ -331,3 +331,34 @@ public struct RegistrationNotice: Codable, Sendable, Equatable {
         self.link = link
     }
 }
+
+/// `registration.list_participants` (organizer) → `[ParticipantRecord]`: everyone who registered
+/// for any of the organization's conferences, by account.
+public struct ListParticipants: MessagePayload, Equatable {
+    public static let messageType = "registration.list_participants"
+    /// Only those whose latest registration consents to follow-up contact.
+    public var consentedOnly: Bool
+    public init(consentedOnly: Bool) { self.consentedOnly = consentedOnly }
+}
+
+public struct ParticipantRecord: Codable, Sendable, Equatable {
+    public var accountId: String
+    public var name: String
+    public var email: String
+    /// Registrations that reached `confirmed` (and were not cancelled or withdrawn since).
+    public var conferencesAttended: Int
+    public var registrations: Int
+    public var lastRegisteredAt: Date
+    /// As given on the latest registration.
+    public var consentToContact: Bool
+    public init(accountId: String, name: String, email: String, conferencesAttended: Int, registrations: Int,
+                lastRegisteredAt: Date, consentToContact: Bool) {
+        self.accountId = accountId
+        self.name = name
+        self.email = email
+        self.conferencesAttended = conferencesAttended
+        self.registrations = registrations
+        self.lastRegisteredAt = lastRegisteredAt
+        self.consentToContact = consentToContact
+    }
+}

@@ -111,6 +111,10 @@ struct RegistrationFlowTests {
         #expect(csv.status == 200 && csv.header(named: "Content-Type")?.hasPrefix("text/csv") == true)
         let text = String(decoding: csv.body, as: UTF8.self)
         #expect(text.contains("单位") && text.components(separatedBy: "北京大学").count == 4)
+        let people = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/participants?consent=true", token: organizer)
+            .decode(ItemList<ParticipantRecord>.self).items
+        #expect(Set([registrationA.accountId, waiting.accountId]).isSubset(of: Set(people.map(\.accountId))))
+        #expect(people.first { $0.accountId == waiting.accountId }?.conferencesAttended == 1)
         let xlsx = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations.xlsx",
                                         token: organizer)
         #expect(xlsx.status == 200 && xlsx.header(named: "Content-Type")?.contains("spreadsheetml") == true)

@@ -134,6 +134,14 @@ struct RegistrationRoutes {
                 return try Self.download(file)
             }
         }
+        // GET /v1/organizations/{org}/participants[?consent=true]: the participant database
+        routes.get("organizations/:org/participants") { request, context -> Response in
+            let organizationId = try context.organizerOrganization()
+            let consented = try QueryParameters(request).bool("consent") ?? false
+            let people = try await service.call(ListParticipants(consentedOnly: consented), as: [ParticipantRecord].self,
+                                                organizationId: organizationId, context: context)
+            return try JSONResponse.make(ItemList(items: people))
+        }
         routes.get("organizations/:org/registrations/:id") { _, context -> Response in
             let organizationId = try context.organizerOrganization()
             let id = try context.resourceId("id", kind: "registration")
