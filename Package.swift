@@ -136,6 +136,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: ["Messaging", "Persistence", "Contracts", "CRabbitMQ", "HTTPClient",
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Tests/Bench", swiftSettings: swiftSettings

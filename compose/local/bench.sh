@@ -4,6 +4,7 @@
 #   (b) PostgreSQL single-row commits (pgbench, one-insert script, 8 clients),
 #   (c) Convene's own path outbox → relay → broker → consumer → inbox commit,
 #   (e) emails per second through the notification service beside the SMTP server's ceiling,
+#   (f) registrations per second through gateway, scheduling and registration,
 #   (d) the resident memory of an idle service,
 # and print a Markdown report to paste into docs/performance.md.
 #
@@ -20,10 +21,12 @@ cd "$ROOT"
 started_stack=0
 service_pid=""
 notification_pid=""
+flow_pids=()
 cleanup() {
     local status=$?
     [[ -n "$service_pid" ]] && terminate_pid "$service_pid" 10
     [[ -n "$notification_pid" ]] && terminate_pid "$notification_pid" 10
+    for pid in "${flow_pids[@]}"; do terminate_pid "$pid" 10; done
     (( started_stack )) && bash "$STACK" down test
     exit "$status"
 }
@@ -33,11 +36,23 @@ if [[ ! -f "$ROOT/.local/test/env" ]] || ! port_in_use 36672; then started_stack
 bash "$STACK" up test
 . "$ROOT/.local/test/env"
 
-log "building release binaries (convene-bench, archive, notification)"
-swift build -c release --product convene-bench >/dev/null
-swift build -c release --product archive >/dev/null
-swift build -c release --product notification >/dev/null
+log "building release binaries (convene-bench and the services it drives)"
+for product in convene-bench archive notification gateway scheduling registration; do
+    swift build -c release --product "$product" >/dev/null
+done
 BIN="$(swift build -c release --show-bin-path)"
+
+# (f) needs the gateway and the services behind a registration.
+export BENCH_GATEWAY_URL=http://127.0.0.1:39290
+GATEWAY_PORT=39290 DATABASE_URL="$GATEWAY_DATABASE_URL" OPS_PORT=39291 LOG_LEVEL=warning "$BIN/gateway" >/dev/null 2>&1 &
+flow_pids+=($!)
+DATABASE_URL="$SCHEDULING_DATABASE_URL" OPS_PORT=39292 LOG_LEVEL=warning "$BIN/scheduling" >/dev/null 2>&1 &
+flow_pids+=($!)
+DATABASE_URL="$REGISTRATION_DATABASE_URL" OPS_PORT=39293 LOG_LEVEL=warning "$BIN/registration" >/dev/null 2>&1 &
+flow_pids+=($!)
+for port in 39291 39292 39293; do
+    for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" && break; sleep 0.1; done
+done
 
 # (e) needs the notification service itself, against the stack's SMTP sink.
 DATABASE_URL="$NOTIFICATION_DATABASE_URL" OPS_PORT=39298 LOG_LEVEL=warning "$BIN/notification" >/dev/null 2>&1 &
@@ -51,6 +66,8 @@ echo
 "$BIN/convene-bench" "$@"
 terminate_pid "$notification_pid" 10
 notification_pid=""
+for pid in "${flow_pids[@]}"; do terminate_pid "$pid" 10; done
+flow_pids=()
 
 # (b) pgbench: one INSERT per transaction, fsync on, 8 clients, 10 s.
 socket_dir="$ROOT/.local/test/postgres/run"
