@@ -165,6 +165,12 @@ final class PaymentHarness: Sendable {
         try await events(type).filter { $0["registrationId"] as? String == registrationId }
     }
 
+    func stripePaymentIntent(_ registrationId: String) async throws -> String? {
+        try await pool.withConnection {
+            try await $0.query("SELECT provider_transaction_id FROM orders WHERE registration_id = $1", [.text(registrationId)])
+        }.first?["provider_transaction_id"]
+    }
+
     func refundStatus(_ refundNumber: String) async throws -> String? {
         try await pool.withConnection {
             try await $0.query("SELECT status FROM refunds WHERE refund_number = $1", [.text(refundNumber)])

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import HTTPClient
 @testable import Payment
 import Testing
 import TestSupport
@@ -76,7 +77,7 @@ struct PaymentFlowTests {
         }
     }
 
-    @Test("Stripe: order, Checkout Session, signed webhook → paid with a receipt; an expired event afterwards changes nothing")
+    @Test("Stripe: order, Checkout Session, signed webhook → paid with a receipt; a refund event we did not ask for changes nothing")
     func stripe() async throws {
         try await withHarness { h in
             let (registrationId, order) = try await h.createOrder(amountMinor: 9_900, currency: "USD", methods: ["stripe"])
@@ -91,6 +92,22 @@ struct PaymentFlowTests {
             let succeeded = try await paidOnce(h, registrationId)
             #expect(succeeded["method"] as? String == "stripe")
             #expect(succeeded["receiptNumber"] as? String != nil)
+
+            // A refund made in Stripe's dashboard (not through us) arrives as charge.refunded: acknowledged, nothing changes.
+            let intent = try #require(try await h.stripePaymentIntent(registrationId))
+            let response = try await h.contracts.http.execute(HTTPRequest(
+                method: .post, url: h.contracts.base + "/stripe/v1/refunds",
+                headers: [("Authorization", "Bearer \(h.accounts.stripeSecretKey)"), ("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array("payment_intent=\(intent)&amount=100".utf8)))
+            #expect(response.status == 200)
+            let refundEvent = try #require(try await h.contracts.notifications("stripe").last {
+                $0["type"] as? String == "charge.refunded" && (($0["body"] as? String)?.contains(intent) ?? false)
+            }?["id"] as? String)
+            let answer2 = try await h.callback("stripe", try await h.contracts.deliver("stripe", notification: refundEvent))
+            #expect(answer2.status == 200)
+            #expect(try await h.order(registrationId: registrationId)?.status == "paid")
+            #expect(try await h.events("payment.refunded").isEmpty)
+            #expect(try await h.events("payment.succeeded", registrationId: registrationId).count == 1)
         }
     }
 
