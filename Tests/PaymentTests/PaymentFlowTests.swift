@@ -179,7 +179,7 @@ struct PaymentFlowTests {
     @Test("an unpaid order expires (payment.order_expired, provider order closed); a transfer arriving later still emits payment.succeeded")
     func expiryAndLatePayment() async throws {
         try await withHarness { h in
-            let (registrationId, order) = try await h.createOrder(expiresIn: 2)
+            let (registrationId, order) = try await h.createOrder(expiresIn: 4)
             _ = try await h.checkout(registrationId, accountId: order.accountId, method: "wechat_pay")
             let bank = try await h.checkout(registrationId, accountId: order.accountId, method: "bank_transfer")
             #expect(try await eventually(timeout: .seconds(15)) { try await h.order(registrationId: registrationId)?.status == "expired" })
@@ -353,6 +353,29 @@ struct PaymentFlowTests {
             #expect(export.csv.contains(",bank_transfer,128.00,CNY,Li <Lei>,"))
             let elsewhere = try await h.ask(ListPaidOrders(), as: PaidOrdersExport.self, organizationId: "org-other").get()
             #expect(elsewhere.count == 0)
+        }
+    }
+    @Test("a checkout whose result was lost (a crash after the provider call) is asked for again and is the same provider order")
+    func checkoutAfterCrash() async throws {
+        try await withHarness { h in
+            let (registrationId, order) = try await h.createOrder(methods: ["wechat_pay", "stripe"])
+            let wechat = try await h.checkout(registrationId, accountId: order.accountId, method: "wechat_pay")
+            let stripe = try await h.checkout(registrationId, accountId: order.accountId, method: "stripe")
+            // What a crash between the provider's answer and recording it leaves: the intent only.
+            _ = try await h.count("""
+                WITH lost AS (UPDATE checkouts SET status = 'creating', qr_code = NULL, redirect_url = NULL RETURNING 1)
+                SELECT count(*) AS n FROM lost
+                """)
+            let wechatAgain = try await h.checkout(registrationId, accountId: order.accountId, method: "wechat_pay")
+            let stripeAgain = try await h.checkout(registrationId, accountId: order.accountId, method: "stripe")
+            #expect(wechatAgain.qrCode == wechat.qrCode)
+            #expect(stripeAgain.redirectUrl == stripe.redirectUrl)
+            let sessions = try await h.contracts.requests("stripe").filter {
+                ($0["path"] as? String) == "/stripe/v1/checkout/sessions" && (($0["body"] as? String)?.contains(order.orderNumber) ?? false)
+            }
+            #expect(sessions.count == 2)
+            #expect(sessions.allSatisfy { $0["status"] as? Int == 200 })
+            #expect(try await h.count("SELECT count(*) AS n FROM checkouts WHERE status = 'ready'") == 2)
         }
     }
 }
