@@ -92,10 +92,16 @@ struct PaymentSettings: Sendable, CustomStringConvertible {
             return ["http", "https"].contains(scheme) && url.host?.isEmpty == false
         }
 
-        if let w = group("WeChat Pay", ["WECHATPAY_URL", "WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_SERIAL_NO",
+        // A base URL alone (the local stacks export them) enables nothing: it has the provider's
+        // production address as its default; the credentials decide.
+        let wechatURL = value("WECHATPAY_URL") ?? "https://api.mch.weixin.qq.com"
+        let alipayURL = value("ALIPAY_GATEWAY_URL") ?? "https://openapi.alipay.com/gateway.do"
+        let stripeURL = value("STRIPE_URL") ?? "https://api.stripe.com"
+        if var w = group("WeChat Pay", ["WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_SERIAL_NO",
                                          "WECHATPAY_PRIVATE_KEY", "WECHATPAY_APIV3_KEY", "WECHATPAY_PLATFORM_SERIAL",
                                          "WECHATPAY_PLATFORM_PUBLIC_KEY"],
                          secrets: ["WECHATPAY_PRIVATE_KEY", "WECHATPAY_PLATFORM_PUBLIC_KEY"]) {
+            w["WECHATPAY_URL"] = wechatURL
             env.check(isHTTPURL(w["WECHATPAY_URL"]!), "WECHATPAY_URL must be an http(s) URL")
             env.check(w["WECHATPAY_APIV3_KEY"]!.utf8.count == 32, "WECHATPAY_APIV3_KEY must be 32 bytes")
             wechatPay = WeChatPay(url: w["WECHATPAY_URL"]!, mchid: w["WECHATPAY_MCHID"]!, appid: w["WECHATPAY_APPID"]!,
@@ -103,13 +109,15 @@ struct PaymentSettings: Sendable, CustomStringConvertible {
                                   apiV3Key: w["WECHATPAY_APIV3_KEY"]!, platformSerial: w["WECHATPAY_PLATFORM_SERIAL"]!,
                                   platformPublicKeyPEM: w["WECHATPAY_PLATFORM_PUBLIC_KEY"]!)
         }
-        if let a = group("Alipay", ["ALIPAY_GATEWAY_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"],
+        if var a = group("Alipay", ["ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"],
                          secrets: ["ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"]) {
+            a["ALIPAY_GATEWAY_URL"] = alipayURL
             env.check(isHTTPURL(a["ALIPAY_GATEWAY_URL"]!), "ALIPAY_GATEWAY_URL must be an http(s) URL")
             alipay = Alipay(gatewayURL: a["ALIPAY_GATEWAY_URL"]!, appId: a["ALIPAY_APP_ID"]!,
                             privateKey: a["ALIPAY_PRIVATE_KEY"]!, alipayPublicKey: a["ALIPAY_PUBLIC_KEY"]!)
         }
-        if let s = group("Stripe", ["STRIPE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]) {
+        if var s = group("Stripe", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]) {
+            s["STRIPE_URL"] = stripeURL
             env.check(isHTTPURL(s["STRIPE_URL"]!), "STRIPE_URL must be an http(s) URL")
             env.check(s["STRIPE_SECRET_KEY"]!.hasPrefix("sk_") || s["STRIPE_SECRET_KEY"]!.hasPrefix("rk_"),
                       "STRIPE_SECRET_KEY must be a secret (sk_…) or restricted (rk_…) key")

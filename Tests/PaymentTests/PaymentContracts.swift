@@ -46,6 +46,11 @@ struct PaymentContracts: Sendable {
 
     /// A WeChat Pay merchant, an Alipay app and a Stripe account of this test's own.
     func register() async throws -> Accounts {
+        let modules = try await get("/_admin/health")["modules"] as? [String] ?? []
+        guard modules.contains("wechatpay"), modules.contains("alipay"), modules.contains("stripe_api") else {
+            throw PaymentContractsError(description: "the contract server at \(base) serves \(modules), not the payment providers: "
+                                        + "it was started from older code; restart it (compose/local/stack.sh) or point CONTRACTS_URL at one that does")
+        }
         let mchid = "M" + Self.random(10)
         let wechatAppId = "wx" + Self.random(12)
         let serialNo = "SN" + Self.random(16)

@@ -107,6 +107,11 @@ struct PaymentRulesTests {
     @Test("settings: a provider is enabled with all its settings, refused half configured; public URL required")
     func settings() throws {
         #expect(try PaymentSettings([:]).configuredMethods.isEmpty)
+        // The local stacks export base URLs only: nothing is enabled, nothing refused.
+        #expect(try PaymentSettings(["WECHATPAY_URL": "http://127.0.0.1:35081", "ALIPAY_GATEWAY_URL": "http://127.0.0.1:35081/gateway.do",
+                                     "STRIPE_URL": "http://127.0.0.1:35081/stripe"]).configuredMethods.isEmpty)
+        #expect(try PaymentSettings(["STRIPE_SECRET_KEY": "sk_test_secretvalue", "STRIPE_WEBHOOK_SECRET": "whsec_x",
+                                     "PAYMENT_PUBLIC_URL": "https://convene.example"]).stripe?.url == "https://api.stripe.com")
         #expect(throws: ConveneError.self) { try PaymentSettings(["STRIPE_URL": "https://api.stripe.com", "STRIPE_SECRET_KEY": "sk_test_x"]) }
         #expect(throws: ConveneError.self) {
             try PaymentSettings(["STRIPE_URL": "https://api.stripe.com", "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"])
