@@ -1,5 +1,14 @@
 import Foundation
+import Persistence
 import ServiceKit
 
-// Handlers arrive with the features that need them; until then the service answers ping.
-await ServiceMain.run(.payment, bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil))
+await ServiceMain.run(
+    .payment,
+    bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
+    handlers: { context in
+        PaymentParts.build(context).handlers(service: context.configuration.service.queue,
+                                             sidePool: PaymentParts.sidePool(for: context.pool, logger: context.logger))
+    },
+    services: { context in
+        [PaymentParts.build(context).timers(service: context.configuration.service.queue, pool: context.pool, logger: context.logger)]
+    })

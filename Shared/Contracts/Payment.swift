@@ -346,3 +346,53 @@ public struct RefundFailed: MessagePayload, Equatable {
         self.error = error
     }
 }
+
+// MARK: Accounting
+
+/// `payment.list_paid_orders` (request, staff) → `PaidOrdersExport`: the organization's paid
+/// orders (the envelope's `organizationId`) as CSV for accounting, optionally one conference's
+/// and within `[from, to)` of their payment time.
+public struct ListPaidOrders: MessagePayload, Equatable {
+    public static let messageType = "payment.list_paid_orders"
+    public var conferenceId: String?
+    public var from: Date?
+    public var to: Date?
+    public init(conferenceId: String? = nil, from: Date? = nil, to: Date? = nil) {
+        self.conferenceId = conferenceId
+        self.from = from
+        self.to = to
+    }
+}
+
+public struct PaidOrdersExport: Codable, Sendable, Equatable {
+    /// RFC 4180 CSV with a header row: `order_number, receipt_number, paid_at, method, amount,
+    /// currency, payer_name, payer_email, invoice_title, tax_id` (amount in major units).
+    public var csv: String
+    public var count: Int
+    public init(csv: String, count: Int) {
+        self.csv = csv
+        self.count = count
+    }
+}
+
+/// `payment.get_receipt` (request) → `ReceiptDocument`: the numbered receipt of a paid order.
+/// With `accountId`, only that participant's.
+public struct GetReceipt: MessagePayload, Equatable {
+    public static let messageType = "payment.get_receipt"
+    public var orderNumber: String
+    public var accountId: String?
+    public init(orderNumber: String, accountId: String? = nil) {
+        self.orderNumber = orderNumber
+        self.accountId = accountId
+    }
+}
+
+public struct ReceiptDocument: Codable, Sendable, Equatable {
+    public var receiptNumber: String
+    /// A complete HTML document (every value escaped).
+    public var html: String
+    public init(receiptNumber: String, html: String) {
+        self.receiptNumber = receiptNumber
+        self.html = html
+    }
+}
