@@ -112,6 +112,8 @@ start_service() {
         "BLOB_DIR=$BLOB_DIR"
     )
     [[ "$name" == gateway ]] && env+=("GATEWAY_PORT=$GATEWAY_PORT" "GATEWAY_TOKEN_SECRET=$GATEWAY_TOKEN_SECRET")
+    # Payment: demo merchants at the contract server's WeChat Pay, Alipay and Stripe.
+    [[ "$name" == payment ]] && env+=("${PAYMENT_ENV[@]}")
     # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
     [[ "$name" == notification ]] && env+=("NOTIFICATION_SECRET_KEY=$NOTIFICATION_SECRET_KEY"
                                            "WEBHOOK_ALLOW_HTTP=true" "WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8")
@@ -212,6 +214,14 @@ for name in "${SERVICES[@]}"; do
     role="${name//-/_}"
     HIDE_FROM_SERVICES+=(-u "${role^^}_DATABASE_URL")
 done
+
+# The payment service's demo accounts (NUL-separated KEY=VALUE: PEM keys span lines).
+PAYMENT_ENV=()
+while IFS= read -r -d '' setting; do PAYMENT_ENV+=("$setting"); done < <(
+    /usr/bin/python3 "$ROOT/compose/local/demo_payment.py" --contracts "$CONTRACTS_URL" \
+        --gateway "http://127.0.0.1:$GATEWAY_PORT" --dir "$DIR/payment") \
+    || die "could not set up the demo payment accounts (compose/local/demo_payment.py)"
+(( ${#PAYMENT_ENV[@]} > 0 )) || die "compose/local/demo_payment.py printed no settings"
 
 log "building ($CONFIGURATION)"
 t0=$(now_ms)
