@@ -73,25 +73,58 @@ struct TemplateLibrary: Sendable {
 
     func render(_ key: String, locale requested: String?, data: [String: Any]) throws -> RenderedMessage {
         guard let locale = resolveLocale(requested, for: key) else { throw Missing(key: key) }
-        let context = Self.withPresenceFlags(data)
+        let context = Self.templateContext(data, locale: locale)
         func part(_ name: String) -> String? { library.render(context, withTemplate: "\(key)/\(locale).\(name)") }
         guard let subject = part("subject"), let text = part("text") else { throw Missing(key: key) }
         return RenderedMessage(subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text,
                                html: part("html"), markdown: part("markdown"), locale: locale)
     }
 
-    /// Adds `has<Key>` for every non-empty list (`joinLinks` → `hasJoinLinks`), so a template can
-    /// print a heading only when there is something under it — Mustache has no "is empty" test.
-    static func withPresenceFlags(_ data: [String: Any]) -> [String: Any] {
-        var result = data
+    /// What a template sees: the data, and what Mustache cannot work out itself (it has no
+    /// "is empty", no equality and no formatting). At every level:
+    /// - `has<Key>` for every non-empty list (`joinLinks` → `hasJoinLinks`), so a template can
+    ///   print a heading only when there is something under it;
+    /// - `<key>Is.<value>` for every value that is a code (lower-case letters, digits and `_`):
+    ///   `status: "pending_review"` → `{{#statusIs.pending_review}}`, for wording by value;
+    /// - `display` in every money object (`amountMinor` and `currency`), formatted for the
+    ///   message's locale by `MoneyDisplay`: `{{price.display}}` → `¥1,280.00`;
+    /// - an empty or blank text (or JSON null) renders as nothing and is false in a section, so
+    ///   `{{#comment}}…{{/comment}}` is left out for `"comment": ""`.
+    /// A key the data has itself is never replaced.
+    static func templateContext(_ data: [String: Any], locale: String) -> [String: Any] {
+        var result: [String: Any] = [:]
+        func derive(_ key: String, _ value: Any) {
+            if data[key] == nil { result[key] = value }
+        }
         for (key, value) in data {
-            if let list = value as? [Any] {
-                result["has" + key.prefix(1).uppercased() + key.dropFirst()] = !list.isEmpty
-                result[key] = list.map { ($0 as? [String: Any]).map(withPresenceFlags) ?? $0 }
-            } else if let nested = value as? [String: Any] {
-                result[key] = withPresenceFlags(nested)
+            switch value {
+            case let list as [Any]:
+                derive("has" + key.prefix(1).uppercased() + key.dropFirst(), !list.isEmpty)
+                result[key] = list.map { ($0 as? [String: Any]).map { templateContext($0, locale: locale) } ?? $0 }
+            case let nested as [String: Any]:
+                result[key] = templateContext(nested, locale: locale)
+            case let text as String where text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
+                result[key] = Blank()
+            case let text as String:
+                result[key] = text
+                if isCode(text) { derive(key + "Is", [text: true]) }
+            default:
+                result[key] = value
             }
         }
+        if let display = MoneyDisplay.format(data, locale: locale) { derive("display", display) }
         return result
+    }
+
+    /// `pending_review`, `wechat_pay`: what a contract sends as one of a fixed set of values.
+    private static func isCode(_ text: String) -> Bool {
+        guard text.utf8.count <= 64, let first = text.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+
+    /// A value that is not there: renders as nothing, and a section over it is skipped.
+    struct Blank: MustacheCustomRenderable {
+        var renderText: String { "" }
+        var isNull: Bool { true }
     }
 }
