@@ -36,7 +36,9 @@ public struct RegistrationSettings: Codable, Sendable, Equatable {
     public var paymentWindowMinutes: Int
     /// Among `wechat_pay`, `alipay`, `stripe`, `bank_transfer`.
     public var paymentMethods: [String]
-    /// `{"tiers": [{"until", "percent"}], "afterwardsPercent"}`; nil for no refunds on withdrawal.
+    /// What a withdrawal gets back: `{"tiers": [{"until", "percent"}], "afterwardsBasisPoints"}` (each
+    /// tier applies strictly before its `until`; basis points: 10,000 = 100 %); nil for nothing.
+    /// Cancellation by the organizer always refunds everything.
     public var refundPolicy: JSONValue?
     public init(form: JSONValue, categories: [RegistrationCategory], overallCapacity: Int?, reviewRequired: Bool,
                 waitlistEnabled: Bool, offerValidityHours: Int, paymentWindowMinutes: Int, paymentMethods: [String],

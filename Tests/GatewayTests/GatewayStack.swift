@@ -23,8 +23,15 @@ final class GatewayStack: Sendable {
     let client = CurlHTTPClient(configuration: .init(timeout: .seconds(30)))
     private let processes: [String: ChildProcess]
 
-    private init(baseURL: String, tokens: TokenIssuer, logs: String, processes: [String: ChildProcess]) {
+    /// The payment providers' stand-ins, and this stack's merchant there.
+    let contracts: PaymentContracts
+    let payments: PaymentContracts.Accounts
+
+    private init(baseURL: String, tokens: TokenIssuer, logs: String, processes: [String: ChildProcess],
+                 contracts: PaymentContracts, payments: PaymentContracts.Accounts) {
         self.baseURL = baseURL
+        self.contracts = contracts
+        self.payments = payments
         self.tokens = tokens
         self.logs = logs
         self.processes = processes
@@ -36,7 +43,7 @@ final class GatewayStack: Sendable {
         let logs = NSTemporaryDirectory() + "convene-gateway-e2e-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         // The services behind the gateway that these tests use, then the gateway itself.
-        let backends = ["notification", "scheduling", "registration"]
+        let backends = ["notification", "scheduling", "registration", "payment"]
         let ports = try freePorts(backends.count + 2, in: 39300...39399)
         let gatewayPort = ports[backends.count + 1]
         let secret = randomBase64(32)
@@ -52,6 +59,15 @@ final class GatewayStack: Sendable {
             "NOTIFICATION_SECRET_KEY": ProcessInfo.processInfo.environment["NOTIFICATION_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? randomBase64(32),
         ]
+        // Payment against the contract server's providers, with a merchant of this stack's own;
+        // the providers call back through this gateway, as in production.
+        let gatewayURL = "http://127.0.0.1:\(gatewayPort)"
+        let contracts = try PaymentContracts()
+        let accounts = try await contracts.register(stripeWebhookURL: gatewayURL + "/v1/payments/callbacks/stripe")
+        environments["payment"] = accounts.environment(base: contracts.base).merging([
+            "PAYMENT_PUBLIC_URL": gatewayURL, "PAYMENT_TIMER_INTERVAL": "200ms",
+            "BANK_ACCOUNT_NAME": "中国计算机学会", "BANK_NAME": "中国工商银行北京分行", "BANK_ACCOUNT_NUMBER": "0200 0000 0000 0000 000",
+        ]) { $1 }
         environments["gateway"] = [
             "GATEWAY_PORT": String(gatewayPort),
             "GATEWAY_TOKEN_SECRET": secret,
@@ -71,7 +87,8 @@ final class GatewayStack: Sendable {
             throw error
         }
         let tokens = TokenIssuer(settings: TokenSettings(secret: Array(secret.utf8), issuer: "convene", audience: "convene-api"))
-        let stack = GatewayStack(baseURL: "http://127.0.0.1:\(gatewayPort)", tokens: tokens, logs: logs, processes: processes)
+        let stack = GatewayStack(baseURL: gatewayURL, tokens: tokens, logs: logs, processes: processes, contracts: contracts,
+                                 payments: accounts)
         do {
             try await stack.waitUntilReady(opsPorts: Array(ports[0...backends.count]))
         } catch {

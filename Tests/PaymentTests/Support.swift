@@ -1,14 +1,15 @@
 import Foundation
 import HTTPClient
+import TestSupport
 @testable import Payment
 import _CryptoExtras
 
 /// RSA keys generated once per test run (generation takes a moment).
 enum TestKeys {
-    static let wechatMerchant = generate()
+    static let wechatMerchant = PaymentTestKeys.wechatMerchant
     static let wechatPlatform = generate()
     static let wechatOtherPlatform = generate()
-    static let alipayApp = generate()
+    static let alipayApp = PaymentTestKeys.alipayApp
     static let alipayPlatform = generate()
 
     private static func generate() -> _RSA.Signing.PrivateKey {

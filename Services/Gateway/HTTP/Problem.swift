@@ -80,7 +80,9 @@ extension Problem {
 extension Problem {
     /// The HTTP status for a `ConveneError` code: `*.not_found` 404; `*.invalid_*`, `*.unknown_*`,
     /// `*.too_many` and `convene.invalid_payload` 422; `*_exists`, `*.invalid_state`,
-    /// `*.illegal_transition` and `*.capacity_full` 409; `convene.timeout` 504;
+    /// `*.illegal_transition`, `*.capacity_full`, `*.closed`, `*.offer_expired` and the payment
+    /// states (`already_paid`, `order_closed`, `order_expired`, `method_unavailable`,
+    /// `amount_mismatch`) 409; `*_required` (a missing field) 422; `convene.timeout` 504;
     /// `convene.unavailable` 503; anything else 500.
     static func status(forCode code: String) -> HTTPResponse.Status {
         switch code {
@@ -97,7 +99,9 @@ extension Problem {
         if name == "not_found" { return .notFound }
         if name == "exists" || name.hasSuffix("_exists") { return .conflict }
         // The request is fine but the resource's state refuses it now.
-        if ["invalid_state", "illegal_transition", "capacity_full"].contains(name) { return .conflict }
+        if ["invalid_state", "illegal_transition", "capacity_full", "closed", "offer_expired", "already_paid", "order_closed",
+            "order_expired", "method_unavailable", "amount_mismatch"].contains(name) { return .conflict }
+        if name.hasSuffix("_required") && !name.hasPrefix("organization") { return .unprocessableContent }
         if name.hasPrefix("invalid_") || name.hasPrefix("unknown_") || name == "too_many" { return .unprocessableContent }
         return .internalServerError
     }

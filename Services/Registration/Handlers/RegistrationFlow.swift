@@ -90,7 +90,7 @@ struct RegistrationFlow: Sendable {
             }
         }
         for event in transition.events {
-            try await context.publish(notice(record, conference: conference, comment: comment ?? record.state.lastReview?.comment),
+            try await context.publish(notice(record, conference: conference, comment: comment),
                                       as: event.rawValue, organizationId: record.organizationId)
         }
         if offerNext { try await offerFreedSeats(conference: conference, rules: rules, context: context, now: now) }

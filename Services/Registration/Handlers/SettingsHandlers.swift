@@ -73,7 +73,10 @@ struct ConfigureRegistrationHandler: MessageHandler {
             problems.append(.init(path: "paymentMethods", code: "no_methods", message: "a paid category needs a payment method"))
         }
         if let policy = settings.refundPolicy {
-            do { _ = try ConveneJSON.decode(RefundPolicy.self, from: ConveneJSON.encode(policy)) } catch {
+            do {
+                let refunds = try ConveneJSON.decode(RefundPolicy.self, from: ConveneJSON.encode(policy))
+                problems += refunds.validate().map { ValidationProblem(path: "refundPolicy." + $0.path, code: $0.code, message: $0.message) }
+            } catch {
                 problems.append(.init(path: "refundPolicy", code: "invalid_refund_policy", message: "\(error)"))
             }
         }
