@@ -46,6 +46,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        // Tests only: OpenAPITests reads docs/openapi.yaml.
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
     ],
     targets: [
         // C libraries, each behind a shim header that hides header-path differences and
@@ -144,7 +146,8 @@ let package = Package(
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Contracts", "Messaging", "HTTPClient", "TestSupport",
-                                                       .product(name: "JWTKit", package: "jwt-kit")],
+                                                       .product(name: "JWTKit", package: "jwt-kit"),
+                                                       .product(name: "Yams", package: "Yams")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Contracts",

@@ -72,7 +72,8 @@ struct ProblemTests {
     func otherErrors() {
         struct Oops: Error {}
         #expect(Problem.from(Oops()) == .internalError)
-        #expect(Problem.from(HTTPError(.notFound)).status == .notFound)
+        #expect(Problem.from(HTTPError(.notFound)) == .unknownRoute)
+        #expect(Problem.unknownRoute.status == .notFound && Problem.unknownRoute.code == "gateway.not_found")
         #expect(Problem.from(Problem.invalidToken) == .invalidToken)
         #expect(Problem.from(ConveneError(code: "notification.not_found", message: "no such webhook")).status == .notFound)
     }

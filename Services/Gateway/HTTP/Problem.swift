@@ -62,9 +62,15 @@ extension Problem {
         .unauthorized, code: "gateway.invalid_token", detail: "the access token is invalid or expired",
         headers: [.wwwAuthenticate: #"Bearer realm="convene", error="invalid_token""#])
 
-    static func notFound(_ detail: String = "no such resource") -> Problem {
+    /// A handler's 404: `detail` names what was not found ("no such conference").
+    static func notFound(_ detail: String) -> Problem {
         Problem(.notFound, code: "gateway.not_found", detail: detail)
     }
+
+    /// The router's 404 for a path, or a method on a path, that the gateway does not serve. No
+    /// handler answers with this detail, so a client (and `OpenAPITests`) can tell a missing
+    /// endpoint from a handler's missing resource, which has the same status and code.
+    static let unknownRoute = Problem(.notFound, code: "gateway.not_found", detail: "no such resource")
 
     static func invalidQuery(_ detail: String) -> Problem {
         Problem(.unprocessableContent, code: "gateway.invalid_query", detail: detail)
@@ -131,7 +137,7 @@ extension Problem {
         switch error {
         case let problem as Problem: return problem
         case let error as ConveneError: return Problem(error)
-        case let error as HTTPError where error.status == .notFound: return .notFound()
+        case let error as HTTPError where error.status == .notFound: return .unknownRoute
         case let error as any HTTPResponseError where error.status.kind == .clientError:
             return Problem(error.status, code: "gateway.bad_request", detail: error.status.reasonPhrase)
         default: return .internalError
