@@ -37,10 +37,12 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
 }
 
 func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, pool: PGPool, logger: Logger) -> some ApplicationProtocol {
-    let identity = IdentityService(
+    var identity = IdentityService(
         pool: pool, hasher: PasswordHasher(cost: settings.passwordHashCost),
         issuer: TokenIssuer(settings: settings.token, lifetime: settings.accessTokenLifetime),
         sessions: SessionStore(lifetime: Double(settings.refreshTokenLifetime.components.seconds)), logger: logger)
+    identity.throttle.perAccount.failures = settings.loginAccountLimit
+    identity.throttle.perAddress.failures = settings.loginAddressLimit
     let idempotency = IdempotencyMiddleware(pool: pool, store: IdempotencyStore(),
                                             maximumBodyBytes: PaymentRoutes.maximumStatementBytes)
     let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token),

@@ -16,6 +16,10 @@ struct GatewaySettings: Sendable {
     var refreshTokenLifetime: Duration
     /// bcrypt cost of stored passwords (`PASSWORD_HASH_COST`).
     var passwordHashCost: UInt8
+    /// Failed sign-ins per email address, and per client address, within 15 minutes before that
+    /// address is locked for 15 minutes (`LOGIN_ACCOUNT_LIMIT`, `LOGIN_ADDRESS_LIMIT`).
+    var loginAccountLimit: Int
+    var loginAddressLimit: Int
 
     init(_ environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -33,6 +37,8 @@ struct GatewaySettings: Sendable {
         accessTokenLifetime = env.duration("ACCESS_TOKEN_LIFETIME", default: .seconds(15 * 60))
         refreshTokenLifetime = env.duration("REFRESH_TOKEN_LIFETIME", default: .seconds(30 * 24 * 3600))
         passwordHashCost = UInt8(env.int("PASSWORD_HASH_COST", default: 12, in: 12...16))
+        loginAccountLimit = env.int("LOGIN_ACCOUNT_LIMIT", default: 5, in: 1...1000)
+        loginAddressLimit = env.int("LOGIN_ADDRESS_LIMIT", default: 30, in: 1...100_000)
         try env.validate()
     }
 }

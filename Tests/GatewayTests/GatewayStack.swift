@@ -3,6 +3,7 @@ import Foundation
 @testable import Gateway
 import HTTPClient
 import Messaging
+import Synchronization
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -37,14 +38,16 @@ final class GatewayStack: Sendable {
         self.processes = processes
     }
 
-    static func start() async throws -> GatewayStack {
+    /// Starts the gateway and `backends`. Payment is started only where a suite needs it: every
+    /// process costs start-up time on a small machine, and any running `payment` serves all.
+    static func start(payment: Bool = false) async throws -> GatewayStack {
         let bin = try TestStack.environment("CONVENE_BIN_DIR")
         let amqp = try TestStack.environment("AMQP_URL")
         let logs = NSTemporaryDirectory() + "convene-gateway-e2e-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         // The services behind the gateway that these tests use, then the gateway itself.
-        let backends = ["notification", "scheduling", "registration", "payment"]
-        let ports = try freePorts(backends.count + 2, in: 39300...39399)
+        let backends = ["notification", "scheduling", "registration"] + (payment ? ["payment"] : [])
+        let ports = try freePorts(backends.count + 2, in: 39300...39699)
         let gatewayPort = ports[backends.count + 1]
         let secret = randomBase64(32)
         // Small pools: the whole suite shares the test stack's PostgreSQL.
@@ -59,11 +62,11 @@ final class GatewayStack: Sendable {
             "NOTIFICATION_SECRET_KEY": ProcessInfo.processInfo.environment["NOTIFICATION_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? randomBase64(32),
         ]
-        // Payment against the contract server's providers, with a merchant of this stack's own;
-        // the providers call back through this gateway, as in production.
+        // Payment against the contract server's providers, with the merchant every payment process
+        // of this test run shares (they all consume one queue). Tests hand the providers'
+        // notifications to this stack's gateway themselves, as a provider would.
         let gatewayURL = "http://127.0.0.1:\(gatewayPort)"
-        let contracts = try PaymentContracts()
-        let accounts = try await contracts.register(stripeWebhookURL: gatewayURL + "/v1/payments/callbacks/stripe")
+        let (contracts, accounts) = try await PaymentContracts.shared()
         environments["payment"] = accounts.environment(base: contracts.base).merging([
             "PAYMENT_PUBLIC_URL": gatewayURL, "PAYMENT_TIMER_INTERVAL": "200ms",
             "BANK_ACCOUNT_NAME": "中国计算机学会", "BANK_NAME": "中国工商银行北京分行", "BANK_ACCOUNT_NUMBER": "0200 0000 0000 0000 000",
@@ -73,6 +76,8 @@ final class GatewayStack: Sendable {
             "GATEWAY_TOKEN_SECRET": secret,
             // Generous: the machine may be busy with other test suites.
             "RPC_TIMEOUT": "15s",
+            // Every suite signs in from 127.0.0.1: only the per-account limit is under test here.
+            "LOGIN_ADDRESS_LIMIT": "100000",
         ]
         var processes: [String: ChildProcess] = [:]
         do {
@@ -165,13 +170,22 @@ final class GatewayStack: Sendable {
         Data((0..<count).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
     }
 
-    /// Ports nobody listens on, tried from a random place in `range`.
+    /// Ports handed out in this test process: suites start their stacks in parallel, and a port
+    /// that is free when checked stays free until its process binds it, so never hand one out twice.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// Ports nobody listens on and no other stack of this process was given, tried from a random
+    /// place in `range`.
     static func freePorts(_ count: Int, in range: ClosedRange<Int>) throws -> [Int] {
         let offset = Int.random(in: 0..<range.count)
-        var found: [Int] = []
-        for index in 0..<range.count where found.count < count {
-            let port = range.lowerBound + (offset + index) % range.count
-            if canBind(port) { found.append(port) }
+        let found = handedOut.withLock { taken in
+            var found: [Int] = []
+            for index in 0..<range.count where found.count < count {
+                let port = range.lowerBound + (offset + index) % range.count
+                if !taken.contains(port) && canBind(port) { found.append(port) }
+            }
+            if found.count == count { taken.formUnion(found) }
+            return found
         }
         guard found.count == count else { throw Failure("no \(count) free ports in \(range)") }
         return found
@@ -193,10 +207,11 @@ final class GatewayStack: Sendable {
 
 /// Starts the stack once around the suite it is attached to, and stops it afterwards.
 struct GatewayStackTrait: SuiteTrait, TestScoping {
+    var payment = false
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let stack = try await GatewayStack.start()
+        let stack = try await GatewayStack.start(payment: payment)
         do {
             try await GatewayStack.$current.withValue(stack) { try await function() }
         } catch {
@@ -209,6 +224,8 @@ struct GatewayStackTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == GatewayStackTrait {
     static var gatewayStack: Self { Self() }
+    /// The stack with the payment service too.
+    static var gatewayStackWithPayment: Self { Self(payment: true) }
 }
 
 extension HTTPResponse {

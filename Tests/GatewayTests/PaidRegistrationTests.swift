@@ -8,7 +8,7 @@ import TestSupport
 /// Paid registrations from sign-up to a confirmation email, through the gateway, registration,
 /// payment (against the contract server's WeChat Pay, Alipay and Stripe, which call back through
 /// the gateway) and notification.
-@Suite("Paid registration, end to end", .serialized, .gatewayStack)
+@Suite("Paid registration, end to end", .serialized, .gatewayStackWithPayment)
 struct PaidRegistrationTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -91,11 +91,22 @@ struct PaidRegistrationTests {
         }
     }
 
-    /// Fires the provider's payment trigger, which calls back through the gateway; answers what
-    /// the gateway answered the provider, per delivery.
-    func pay(_ path: String, _ options: [String: Any] = [:]) async throws -> [[String: Any]] {
-        let answer = try await stack.contracts.post(path, options.merging(["notify": true]) { first, _ in first })
-        return answer["deliveries"] as? [[String: Any]] ?? []
+    /// Runs a provider's trigger (a payer paying) with its notification held, and answers the
+    /// notification's id.
+    func pay(_ path: String) async throws -> String {
+        try await stack.contracts.trigger(path)
+    }
+
+    /// Hands a provider's notification to this stack's gateway exactly as the provider sent it
+    /// (headers and raw body), as the provider would; answers what the gateway answered.
+    func forward(_ provider: String, notification id: String, tamper: String? = nil) async throws -> HTTPResponse {
+        let stack = try stack
+        let captured = try await stack.contracts.deliver(provider, notification: id, tamper: tamper)
+        let route = provider == "wechatpay" ? "wechat_pay" : provider
+        var request = HTTPRequest(method: .post, url: stack.baseURL + "/v1/payments/callbacks/\(route)", body: Array(captured.body.utf8))
+        let hopByHop: Set<String> = ["host", "content-length", "connection", "accept-encoding", "user-agent", "transfer-encoding"]
+        for (name, value) in captured.headers where !hopByHop.contains(name.lowercased()) { request.setHeader(name, value) }
+        return try await stack.client.execute(request)
     }
 
     @Test("WeChat Pay: sign-up, registration, QR checkout, the signed callback (sent 3 times) confirms once, and the confirmation email arrives")
@@ -105,20 +116,13 @@ struct PaidRegistrationTests {
         let (registration, order) = try await register(participant, for: conference)
         let checkout = try await checkout(participant, registration, method: "wechat_pay")
         #expect(checkout.qrCode?.hasPrefix("weixin://wxpay/bizpayurl") == true)
-        let forged = try await pay("/_admin/wechatpay/transactions/\(order.orderNumber)/pay?mchid=\(try stack.payments.mchid)",
-                                   ["notify": false])
-        #expect(forged.isEmpty, "held, not sent")
-        let notifications = try await stack.contracts.notifications("wechatpay")
-        let held = try #require(notifications.last { ($0["body"] as? String)?.isEmpty == false })
-        let heldId = try #require(held["id"] as? String)
-        let tampered = try await stack.contracts.post("/_admin/wechatpay/notifications/\(heldId)/resend", ["tamper": "signature"])
-        let tamperedStatus = (tampered["deliveries"] as? [[String: Any]])?.last?["status"] as? Int
-        #expect(tamperedStatus.map { $0 >= 400 } == true, "a forged callback is refused")
+        let notification = try await pay("/_admin/wechatpay/transactions/\(order.orderNumber)/pay?mchid=\(try stack.payments.mchid)")
+        let forged = try await forward("wechatpay", notification: notification, tamper: "signature")
+        #expect(forged.status >= 400, "a forged callback is refused")
         #expect(try await status(participant, registration) == "awaiting_payment", "and changes nothing")
-
-        let delivered = try await stack.contracts.post("/_admin/wechatpay/notifications/\(heldId)/resend", ["times": 3])
-        let statuses = (delivered["deliveries"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? Int }
-        #expect(statuses.count == 3 && statuses.allSatisfy { (200..<300).contains($0) }, "each delivery acknowledged: \(statuses)")
+        var statuses: [Int] = []
+        for _ in 0..<3 { statuses.append(try await forward("wechatpay", notification: notification).status) }
+        #expect(statuses.allSatisfy { (200..<300).contains($0) }, "each delivery acknowledged: \(statuses)")
         #expect(await confirmed(participant, registration))
         let paid = try await stack.call(.get, "/v1/me/registrations/\(registration)/order", token: participant.token).decode(OrderView.self)
         #expect(paid.status == "paid" && paid.receiptNumber != nil && paid.invoice?.taxId == "12100000425006117P")
@@ -132,16 +136,18 @@ struct PaidRegistrationTests {
         let (alipayRegistration, alipayOrder) = try await register(alipayPayer, for: conference)
         let alipayCheckout = try await checkout(alipayPayer, alipayRegistration, method: "alipay")
         #expect(alipayCheckout.qrCode != nil && alipayCheckout.redirectUrl != nil)
-        let alipayDeliveries = try await pay("/_admin/alipay/trades/\(alipayOrder.orderNumber)/pay?app_id=\(try stack.payments.alipayAppId)")
-        #expect(alipayDeliveries.first?["body"] as? String == "success", "Alipay is answered exactly `success`")
+        let alipayNotification = try await pay("/_admin/alipay/trades/\(alipayOrder.orderNumber)/pay?app_id=\(try stack.payments.alipayAppId)")
+        let alipayAnswer = try await forward("alipay", notification: alipayNotification)
+        #expect(alipayAnswer.bodyString == "success", "Alipay is answered exactly `success`")
         #expect(await confirmed(alipayPayer, alipayRegistration))
 
         let stripePayer = try await signUp()
         let (stripeRegistration, _) = try await register(stripePayer, for: conference)
         let stripeCheckout = try await checkout(stripePayer, stripeRegistration, method: "stripe")
         let session = try #require(stripeCheckout.redirectUrl?.split(separator: "/").last.map(String.init))
-        let stripeDeliveries = try await pay("/_admin/stripe/checkout/sessions/\(session)/complete")
-        #expect((stripeDeliveries.first?["status"] as? Int).map { (200..<300).contains($0) } == true)
+        let stripeNotification = try await pay("/_admin/stripe/checkout/sessions/\(session)/complete")
+        let stripeAnswer = try await forward("stripe", notification: stripeNotification)
+        #expect((200..<300).contains(stripeAnswer.status), "\(stripeAnswer.bodyString)")
         #expect(await confirmed(stripePayer, stripeRegistration))
     }
 
@@ -173,7 +179,8 @@ struct PaidRegistrationTests {
         let withdrawn = try await stack.call(.post, "/v1/me/registrations/\(registration)/withdraw", token: payer.token, body: "{}")
         #expect(try withdrawn.decode(RegistrationView.self).status == "withdrawn")
         // The payer had already scanned the code: the money arrives anyway.
-        _ = try await pay("/_admin/wechatpay/transactions/\(order.orderNumber)/pay?mchid=\(stack.payments.mchid)")
+        let notification = try await pay("/_admin/wechatpay/transactions/\(order.orderNumber)/pay?mchid=\(stack.payments.mchid)")
+        #expect((200..<300).contains(try await forward("wechatpay", notification: notification).status))
         let refunded = await eventually(timeout: .seconds(30)) {
             let requests = (try? await stack.contracts.requests("wechatpay")) ?? []
             return requests.contains { ($0["path"] as? String)?.hasPrefix("/v3/refund/domestic/refunds") == true

@@ -17,8 +17,11 @@ struct StackTests {
             try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         }
 
-        func start() throws {
+        func start() async throws {
             let bin = try TestStack.environment("CONVENE_BIN_DIR")
+            // The payment merchant every payment process of this test run shares (they all consume
+            // one queue, so any of them may serve a request of another suite).
+            let payments = try await PaymentContracts.shared()
             let base = Int(try TestStack.environment("CONVENE_TEST_OPS_PORT_BASE"))!
             for (index, name) in StackTests.executables.enumerated() {
                 let variable = name.uppercased().replacingOccurrences(of: "-", with: "_") + "_DATABASE_URL"
@@ -27,6 +30,10 @@ struct StackTests {
                 environment["OPS_PORT"] = String(base + index)
                 environment["GATEWAY_PORT"] = try TestStack.environment("CONVENE_TEST_GATEWAY_PORT")
                 environment["LOG_LEVEL"] = "info"
+                if name == "payment" {
+                    environment.merge(payments.accounts.environment(base: payments.contracts.base)) { $1 }
+                    environment["PAYMENT_PUBLIC_URL"] = "http://127.0.0.1:" + (try TestStack.environment("CONVENE_TEST_GATEWAY_PORT"))
+                }
                 processes[name] = try ChildProcess([bin + "/" + name], environment: environment, output: "\(logs)/\(name).log")
             }
         }
@@ -57,7 +64,7 @@ struct StackTests {
     @Test("all seven executables start, the gateway reports the six services up, and SIGTERM stops each with exit 0")
     func startReportStop() async throws {
         let fleet = try Fleet()
-        try fleet.start()
+        try await fleet.start()
         let client = CurlHTTPClient(configuration: .init(timeout: .seconds(5)))
         let gatewayPort = try TestStack.environment("CONVENE_TEST_GATEWAY_PORT")
 

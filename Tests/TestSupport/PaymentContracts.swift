@@ -73,6 +73,13 @@ public struct PaymentContracts: Sendable {
                         stripeSecretKey: secretKey, stripeWebhookSecret: webhookSecret)
     }
 
+    /// The accounts every payment process of this test run uses. Processes started by different
+    /// suites consume the same `payment` queue, so any of them may serve any request: they must
+    /// all hold the same merchant keys.
+    public static func shared() async throws -> (contracts: PaymentContracts, accounts: Accounts) {
+        try await SharedAccounts.instance.value()
+    }
+
     /// A provider's HTTP request as it left the provider.
     public struct CapturedRequest: Sendable {
         public var headers: [String: String]
@@ -132,6 +139,23 @@ public struct PaymentContracts: Sendable {
 
 public struct PaymentContractsError: Error, CustomStringConvertible {
     public let description: String
+}
+
+private actor SharedAccounts {
+    static let instance = SharedAccounts()
+    /// A task, not its result: concurrent first callers (suites start in parallel) must all wait
+    /// for the one registration rather than each start their own across the actor's suspension.
+    private var registration: Task<(PaymentContracts, PaymentContracts.Accounts), any Error>?
+
+    func value() async throws -> (contracts: PaymentContracts, accounts: PaymentContracts.Accounts) {
+        if registration == nil {
+            registration = Task {
+                let contracts = try PaymentContracts()
+                return (contracts, try await contracts.register())
+            }
+        }
+        return try await registration!.value
+    }
 }
 
 /// The merchant's keys registered with the contract server: generated once per test process.
