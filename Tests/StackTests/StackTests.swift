@@ -30,6 +30,8 @@ struct StackTests {
                 environment["OPS_PORT"] = String(base + index)
                 environment["GATEWAY_PORT"] = try TestStack.environment("CONVENE_TEST_GATEWAY_PORT")
                 environment["LOG_LEVEL"] = "info"
+                // Small pools: other suites share the test stack's PostgreSQL.
+                environment["DB_POOL_SIZE"] = "2"
                 if name == "payment" {
                     environment.merge(payments.accounts.environment(base: payments.contracts.base)) { $1 }
                     environment["PAYMENT_PUBLIC_URL"] = "http://127.0.0.1:" + (try TestStack.environment("CONVENE_TEST_GATEWAY_PORT"))

@@ -393,11 +393,12 @@ pg_start() {
         log "postgres: already running (port $PG_PORT)"
     else
         port_in_use "$PG_PORT" && die "postgres: port $PG_PORT on 127.0.0.1 is taken by another process"
+        # max_connections: the test suites run many services and pools side by side.
         # synchronous_commit stays on (the default) on purpose: the outbox relies
         # on a commit being durable once it returns. pg_ctl puts the server in its
         # own session, so a Ctrl-C in the terminal does not reach it.
         local opts
-        opts="-p $PG_PORT -k $(shquote "$PG_SOCK") -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=on"
+        opts="-p $PG_PORT -k $(shquote "$PG_SOCK") -c listen_addresses=127.0.0.1 -c max_connections=500 -c synchronous_commit=on"
         pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "$opts" -w -t "$PG_TIMEOUT" start >/dev/null 9>&- \
             || { tail -n 30 "$PG_LOG" >&2 || true; die "postgres: failed to start; log: $PG_LOG"; }
         log "postgres: started on port $PG_PORT ($(since "$t0"))"
