@@ -52,7 +52,10 @@ public struct SecretBox: Sendable {
     }
 
     /// Whether a value was sealed with an older key and should be sealed again.
-    public func needsResealing(_ sealed: String) -> Bool { !sealed.hasPrefix(current.id + ":") }
+    public func needsResealing(_ sealed: String) -> Bool { !sealed.hasPrefix(sealedPrefix) }
+
+    /// What every value sealed with the current key starts with (for finding the others in SQL).
+    public var sealedPrefix: String { current.id + ":" }
 
     /// A new random key, base64-encoded, for operators (`openssl rand -base64 32` works too).
     public static func generateKey() -> String {

@@ -217,6 +217,7 @@ struct OrganizationRoutes {
             }
             let accountId = try principal.accountUUID()
             let items = try await pool.withTransaction { tx -> [OrganizationStore.RoleRequest] in
+                try await requireOrganization(organizationId, in: tx)
                 if try await decidesAll(accountId, organizationId: organizationId, in: tx) {
                     return try await store.requests(organizationId: organizationId, status: status, accountId: nil, departments: nil, in: tx)
                 }
@@ -227,6 +228,23 @@ struct OrganizationRoutes {
                 return own + decidable.filter { $0.accountId != principal.accountId }
             }
             return try JSONResponse.make(ItemList(items: items))
+        }
+        // GET /v1/organizations/{org}/role-requests/{id}: the requester's own, or one the caller may decide
+        routes.get("organizations/:org/role-requests/:id") { _, context -> Response in
+            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizationParameter()
+            let id = try context.resourceId("id", kind: "role request")
+            let accountId = try principal.accountUUID()
+            let found = try await pool.withTransaction { tx -> OrganizationStore.RoleRequest? in
+                guard let request = try await store.request(UUID(uuidString: id)!, organizationId: organizationId, in: tx) else { return nil }
+                if request.accountId == principal.accountId { return request }
+                if try await decidesAll(accountId, organizationId: organizationId, in: tx) { return request }
+                guard let department = request.departmentId.flatMap(UUID.init(uuidString:)) else { return nil }
+                let headed = try await store.headedDepartments(accountId: accountId, organizationId: organizationId, in: tx)
+                return headed.contains(department) ? request : nil
+            }
+            guard let found else { throw Problem.notFound("no such role request") }
+            return try JSONResponse.make(found)
         }
         routes.post("organizations/:org/role-requests/:id/approve") { request, context -> Response in
             try await decide(request, context, approve: true)

@@ -13,13 +13,15 @@ struct DeliveryScheduler: Service {
     let store = DeliveryStore()
 
     func run() async throws {
-        do {
-            let resealed = try await resealSecrets()
-            if resealed > 0 { logger.notice("secrets sealed again with the current key", metadata: ["count": "\(resealed)"]) }
-        } catch {
-            logger.error("resealing secrets failed; older keys stay in use", metadata: ["error": "\(error)"])
-        }
         await cancelWhenGracefulShutdown {
+            do {
+                let resealed = try await resealSecrets()
+                if resealed > 0 { logger.notice("secrets sealed again with the current key", metadata: ["count": "\(resealed)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("resealing secrets failed; older keys stay in use", metadata: ["error": "\(error)"])
+            }
             while !Task.isCancelled {
                 do {
                     try await tick()
@@ -41,7 +43,11 @@ struct DeliveryScheduler: Service {
         return try await pool.withTransaction { tx in
             var count = 0
             for (table, column, context) in [("robots", "credentials", RobotStore.context), ("webhooks", "secret", WebhookStore.context)] {
-                for row in try await tx.query("SELECT id, \(column) AS sealed FROM \(table) FOR UPDATE").rows {
+                // Only values of an older key; a row another instance holds right now (a claim
+                // locks its robot) is skipped, not waited for: the next start reseals it.
+                for row in try await tx.query("""
+                    SELECT id, \(column) AS sealed FROM \(table) WHERE left(\(column), $1) <> $2 FOR UPDATE SKIP LOCKED
+                    """, [secrets.sealedPrefix.count, secrets.sealedPrefix]).rows {
                     let sealed = try row.string("sealed")
                     guard secrets.needsResealing(sealed) else { continue }
                     let id = try row.uuid("id")
