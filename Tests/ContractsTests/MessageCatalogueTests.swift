@@ -1,0 +1,371 @@
+import Contracts
+import Foundation
+import Testing
+
+/// Keeps docs/messages honest for the scheduling and registration messages: what the Swift
+/// contracts encode fits the JSON Schemas, and asyncapi.yaml names exactly the contracts'
+/// message types. No JSON Schema library here: a small structural check over
+/// `JSONSerialization` output (keys, `required`, `type`, string `enum`, `format: date-time`).
+@Suite("Message catalogue (docs/messages)")
+struct MessageCatalogueTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+
+    // MARK: Payloads against their schemas
+
+    @Test("every scheduling and registration payload encodes to what its schema declares", arguments: Samples.all)
+    func payloadFitsSchema(_ sample: Sample) throws {
+        let schema = try Schema(file: sample.file)
+        let json = try JSONSerialization.jsonObject(with: Data(try ConveneJSON.encode(sample.value)), options: [.fragmentsAllowed])
+        let problems = try schema.problems(of: json, against: try schema.node(at: sample.pointer), at: "data")
+        #expect(problems.isEmpty, "\(sample.file) \(sample.pointer.joined(separator: "/")):\n\(problems.joined(separator: "\n"))")
+    }
+
+    @Test("every registration.* event has its schema, each the RegistrationNotice")
+    func everyEventHasASchema() throws {
+        let schema = try Schema(file: "registration.events.json")
+        let events = try Self.registrationEvents()
+        #expect(!events.isEmpty)
+        for event in events {
+            let node = try schema.node(at: ["$defs", event])
+            #expect(node["$ref"] as? String == "#/$defs/registrationNotice", "\(event)")
+        }
+    }
+
+    // MARK: asyncapi.yaml against the contracts
+
+    @Test("asyncapi.yaml has a channel and a message for exactly the scheduling and registration messages of the contracts, each with a schema",
+          arguments: ["address", "name"])
+    func catalogueNamesTheContracts(_ field: String) throws {
+        let documented = try Self.documentedTypes(field)
+        let contracts = try Self.contractTypes().union(try Self.registrationEvents())
+        #expect(!contracts.isEmpty)
+        #expect(documented.subtracting(contracts).isEmpty,
+                "a \(field) in asyncapi.yaml but no message of the contracts: \(documented.subtracting(contracts).sorted())")
+        #expect(contracts.subtracting(documented).isEmpty,
+                "in the contracts but no \(field) in asyncapi.yaml: \(contracts.subtracting(documented).sorted())")
+        for type in documented {
+            let service = type.split(separator: ".")[0]
+            let files = ["\(service).requests.json", "\(service).events.json"]
+            let defined = try files.contains { try Schema(file: $0).definitions[type] != nil }
+            #expect(defined, "\(type) has no $defs entry in \(files.joined(separator: " or "))")
+        }
+    }
+
+    /// The channel addresses (`address`) or message names (`name`) of asyncapi.yaml that are
+    /// scheduling or registration message types.
+    static func documentedTypes(_ field: String) throws -> Set<String> {
+        let text = try String(contentsOf: root.appendingPathComponent("docs/messages/asyncapi.yaml"), encoding: .utf8)
+        let line = try Regex(#"\s+"# + field + #": '?((?:scheduling|registration)\.[a-z_]+)'?\s*"#)
+        var types: Set<String> = []
+        for row in text.split(separator: "\n") {
+            if let match = try line.wholeMatch(in: row), let type = match.output[1].substring { types.insert(String(type)) }
+        }
+        return types
+    }
+
+    /// `static let messageType = "…"` of Shared/Contracts for scheduling and registration.
+    static func contractTypes() throws -> Set<String> {
+        let directory = root.appendingPathComponent("Shared/Contracts")
+        let declaration = try Regex(#"messageType = "((?:scheduling|registration)\.[a-z_]+)""#)
+        var types: Set<String> = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            for match in text.matches(of: declaration) { if let type = match.output[1].substring { types.insert(String(type)) } }
+        }
+        return types
+    }
+
+    /// The raw values of `RegistrationEvent`: the events published with a `RegistrationNotice`.
+    static func registrationEvents() throws -> Set<String> {
+        let text = try String(contentsOf: root.appendingPathComponent("Services/Registration/Domain/RegistrationStatus.swift"),
+                              encoding: .utf8)
+        guard let start = text.range(of: "enum RegistrationEvent"),
+              let end = text.range(of: "\n}", range: start.upperBound..<text.endIndex) else {
+            throw SchemaError("no enum RegistrationEvent in RegistrationStatus.swift")
+        }
+        let raw = try Regex(#"= "(registration\.[a-z_]+)""#)
+        return Set(text[start.lowerBound..<end.lowerBound].matches(of: raw).compactMap { $0.output[1].substring.map(String.init) })
+    }
+}
+
+// MARK: - The structural check
+
+/// One schema file of docs/messages/schemas.
+struct Schema {
+    let file: String
+    let root: [String: Any]
+
+    init(file: String) throws {
+        self.file = file
+        let url = MessageCatalogueTests.root.appendingPathComponent("docs/messages/schemas").appendingPathComponent(file)
+        guard let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw SchemaError("\(file) is not a JSON object")
+        }
+        self.root = root
+    }
+
+    var definitions: [String: Any] { root["$defs"] as? [String: Any] ?? [:] }
+
+    func node(at path: [String]) throws -> [String: Any] {
+        var node = root
+        for key in path {
+            guard let next = node[key] as? [String: Any] else { throw SchemaError("\(file) has no \(path.joined(separator: "/"))") }
+            node = next
+        }
+        return node
+    }
+
+    /// The schema with its local `$ref` followed and its `allOf` merged (properties, required, type).
+    func resolved(_ schema: [String: Any]) throws -> [String: Any] {
+        var merged = schema
+        if let ref = schema["$ref"] as? String {
+            guard ref.hasPrefix("#/") else { throw SchemaError("\(file): only local references are followed, not \(ref)") }
+            merged = try resolved(try node(at: ref.dropFirst(2).split(separator: "/").map(String.init)))
+        }
+        for part in schema["allOf"] as? [[String: Any]] ?? [] {
+            let part = try resolved(part)
+            merged["properties"] = (merged["properties"] as? [String: Any] ?? [:])
+                .merging(part["properties"] as? [String: Any] ?? [:]) { first, _ in first }
+            merged["required"] = (merged["required"] as? [String] ?? []) + (part["required"] as? [String] ?? [])
+            merged["type"] = merged["type"] ?? part["type"]
+            merged["enum"] = merged["enum"] ?? part["enum"]
+        }
+        return merged
+    }
+
+    /// What is wrong with `value` for `schema`: keys the schema does not declare (where it lists
+    /// `properties`), missing `required` keys, the wrong JSON type, a string outside `enum`, a
+    /// `date-time` that does not parse. Free-form objects (no `properties`) are not looked into.
+    func problems(of value: Any, against schema: [String: Any], at path: String) throws -> [String] {
+        let schema = try resolved(schema)
+        var found: [String] = []
+        if let type = schema["type"] as? String, !Self.isJSONType(value, type) { found.append("\(path): not of type \(type)") }
+        if let text = value as? String {
+            if let options = schema["enum"] as? [Any], !options.contains(where: { $0 as? String == text }) {
+                found.append("\(path): \"\(text)\" is not one of the enum")
+            }
+            if schema["format"] as? String == "date-time", ISO8601.parse(text) == nil { found.append("\(path): not a date-time") }
+        }
+        if let object = value as? [String: Any], let properties = schema["properties"] as? [String: Any] {
+            for key in object.keys.sorted() {
+                guard let property = properties[key] as? [String: Any] else {
+                    found.append("\(path).\(key): not declared in the schema's properties")
+                    continue
+                }
+                found += try problems(of: object[key]!, against: property, at: "\(path).\(key)")
+            }
+            for key in schema["required"] as? [String] ?? [] where object[key] == nil {
+                found.append("\(path).\(key): required by the schema, missing")
+            }
+        }
+        if let array = value as? [Any], let items = schema["items"] as? [String: Any] {
+            for (index, item) in array.enumerated() { found += try problems(of: item, against: items, at: "\(path)[\(index)]") }
+        }
+        return found
+    }
+
+    static func isJSONType(_ value: Any, _ type: String) -> Bool {
+        switch type {
+        case "object": value is [String: Any]
+        case "array": value is [Any]
+        case "string": value is String
+        // JSONSerialization gives numbers and booleans alike as NSNumber.
+        case "integer", "number", "boolean": value is NSNumber || value is Bool || value is Int || value is Double
+        default: true
+        }
+    }
+}
+
+struct SchemaError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: - Realistic values
+
+/// A payload (or an answer) and where its schema is.
+struct Sample: Sendable, CustomTestStringConvertible {
+    let name: String
+    let file: String
+    let pointer: [String]
+    let value: any Encodable & Sendable
+
+    var testDescription: String { name }
+
+    /// The `$defs` entry of a message type (its payload), or with `answer` its `x-answer`.
+    init(_ name: String, _ file: String, _ type: String, answer: Bool = false, _ value: any Encodable & Sendable) {
+        self.name = name
+        self.file = file
+        pointer = ["$defs", type] + (answer ? ["x-answer"] : [])
+        self.value = value
+    }
+}
+
+enum Samples {
+    static func money(_ minor: Int64, _ currency: String = "CNY") -> Money {
+        do { return try Money(amountMinor: minor, currency: currency) } catch { fatalError("\(error)") }
+    }
+
+    static func at(_ text: String) -> Date {
+        guard let date = ISO8601.parse(text) else { fatalError("not a date-time: \(text)") }
+        return date
+    }
+
+    static let conferenceId = "0b7f3c52-8d1e-4f7a-9a51-2c6d8e4b1f00"
+    static let registrationId = "5f1d2e3c-4b5a-4697-8a8b-9c0d1e2f3a4b"
+
+    static let details = ConferenceDetails(
+        title: "第十届分布式系统大会 DistSys 2026", description: "两天的报告与讨论。", startsAt: at("2026-12-01T01:00:00Z"),
+        endsAt: at("2026-12-02T09:00:00Z"), timeZone: "Asia/Shanghai", venue: "上海国际会议中心", onlinePlatform: "tencent",
+        registrationOpensAt: at("2026-09-01T00:00:00Z"), registrationClosesAt: at("2026-11-30T15:59:59.500Z"),
+        languages: ["zh-CN", "en"], contactEmail: "distsys@example.org", contactPhone: "+86 21 5555 0100")
+    static let minimalDetails = ConferenceDetails(
+        title: "Online meetup", startsAt: at("2026-10-10T12:00:00Z"), endsAt: at("2026-10-10T14:00:00Z"), timeZone: "UTC",
+        onlinePlatform: "zoom", registrationOpensAt: at("2026-09-01T00:00:00Z"), registrationClosesAt: at("2026-10-10T12:00:00Z"),
+        languages: ["en"], contactEmail: "meetup@example.org")
+
+    static let draft = ConferenceView(id: conferenceId, organizationId: "org-7", status: "draft", details: minimalDetails, sequence: 0,
+                                      createdAt: at("2026-08-01T08:00:00Z"), publishedAt: nil, cancelledAt: nil, cancelReason: nil)
+    static let cancelled = ConferenceView(id: conferenceId, organizationId: "org-7", status: "cancelled", details: details, sequence: 3,
+                                          createdAt: at("2026-08-01T08:00:00Z"), publishedAt: at("2026-08-02T08:00:00Z"),
+                                          cancelledAt: at("2026-09-15T08:00:00Z"), cancelReason: "The venue closed.")
+
+    static let form: JSONValue = .object(["fields": .array([
+        .object(["key": .string("affiliation"), "type": .string("text"), "label": .object(["zh-CN": .string("单位"), "en": .string("Affiliation")]),
+                 "required": .bool(true), "max": .number(200)]),
+        .object(["key": .string("diet"), "type": .string("singleChoice"), "label": .object(["en": .string("Diet")]),
+                 "options": .array([.object(["value": .string("vegetarian"), "label": .object(["en": .string("Vegetarian")])])])]),
+    ])])
+    static let refundPolicy: JSONValue = .object([
+        "tiers": .array([.object(["until": .string("2026-11-01T00:00:00Z"), "basisPoints": .number(10_000)])]),
+        "afterwardsBasisPoints": .number(5_000),
+    ])
+    static let categories = [
+        RegistrationCategory(key: "regular", names: ["zh-CN": "普通", "en": "Regular"], capacity: 200,
+                             fee: Fee(regular: money(128_00), earlyBird: .init(price: money(98_00), until: at("2026-10-01T00:00:00Z")))),
+        RegistrationCategory(key: "student", names: ["en": "Student"], fee: Fee(regular: money(0))),
+    ]
+    static let settings = RegistrationSettings(
+        form: form, categories: categories, overallCapacity: 250, reviewRequired: true, waitlistEnabled: true, offerValidityHours: 48,
+        paymentWindowMinutes: 30, paymentMethods: ["wechat_pay", "alipay", "bank_transfer"], refundPolicy: refundPolicy)
+    static let minimalSettings = RegistrationSettings(
+        form: .object(["fields": .array([])]), categories: [categories[1]], overallCapacity: nil, reviewRequired: false,
+        waitlistEnabled: false, offerValidityHours: 48, paymentWindowMinutes: 30, paymentMethods: [], refundPolicy: nil)
+
+    static let registrant = Payer(accountId: "acc-42", email: "li.wei@example.com", name: "李伟", locale: "zh-CN")
+    static let invoice = InvoiceDetails(title: "上海某某科技有限公司", taxId: "91310000MA1FL0000X", address: "上海市浦东新区",
+                                        email: "finance@example.com")
+    static let answers: [String: JSONValue] = [
+        "affiliation": .string("复旦大学"), "diet": .string("vegetarian"), "topics": .array([.string("consensus")]),
+        "poster": .object(["blobKey": .string("sha256-" + String(repeating: "ab", count: 32)), "contentType": .string("application/pdf"),
+                           "size": .number(120_000), "fileName": .string("poster.pdf")]),
+    ]
+
+    static let registration = RegistrationView(
+        id: registrationId, conferenceId: conferenceId, organizationId: "org-7", accountId: "acc-42", email: registrant.email,
+        name: registrant.name, category: "regular", status: "offered", price: money(98_00), paid: money(0), refunded: money(0),
+        answers: answers, invoice: invoice, consentToContact: true, offerExpiresAt: at("2026-10-05T08:00:00Z"),
+        review: .init(decision: "approved", comment: "欢迎", at: at("2026-09-03T08:00:00Z")), waitlistPosition: 3,
+        submittedAt: at("2026-09-02T08:00:00Z"), updatedAt: at("2026-10-03T08:00:00Z"))
+    static let minimalRegistration = RegistrationView(
+        id: registrationId, conferenceId: conferenceId, organizationId: "org-7", accountId: "acc-42", email: registrant.email,
+        name: registrant.name, category: "student", status: "confirmed", price: money(0), paid: money(0), refunded: money(0),
+        answers: [:], invoice: nil, consentToContact: false, offerExpiresAt: nil, review: nil, waitlistPosition: nil,
+        submittedAt: at("2026-09-02T08:00:00Z"), updatedAt: at("2026-09-02T08:00:00Z"))
+
+    static let registrationForm = RegistrationForm(
+        conferenceId: conferenceId, title: details.title, form: form,
+        categories: [.init(key: "regular", names: ["en": "Regular"], price: money(98_00),
+                           earlyBird: .init(price: money(98_00), until: at("2026-10-01T00:00:00Z")), full: false),
+                     .init(key: "student", names: ["en": "Student"], price: money(0), earlyBird: nil, full: true)],
+        reviewRequired: true, waitlistEnabled: true, opensAt: details.registrationOpensAt, closesAt: details.registrationClosesAt,
+        open: true)
+
+    static func notice(comment: String?, offerExpiresAt: Date?, link: String?) -> RegistrationNotice {
+        RegistrationNotice(registrationId: registrationId, conferenceId: conferenceId, conferenceTitle: details.title,
+                           conferenceStartLocal: "2026-12-01 09:00", timeZone: "Asia/Shanghai", category: "regular", status: "offered",
+                           registrant: registrant, price: money(98_00), comment: comment, offerExpiresAt: offerExpiresAt, link: link)
+    }
+
+    static var all: [Sample] {
+        let requests = "scheduling.requests.json", events = "scheduling.events.json"
+        var samples = [
+            Sample("create_conference", requests, CreateConference.messageType, CreateConference(details: details, createdBy: "acc-1")),
+            Sample("create_conference, minimal details", requests, CreateConference.messageType,
+                   CreateConference(details: minimalDetails, createdBy: "acc-1")),
+            Sample("update_conference", requests, UpdateConference.messageType, UpdateConference(id: conferenceId, details: details)),
+            Sample("publish_conference", requests, PublishConference.messageType, PublishConference(id: conferenceId)),
+            Sample("cancel_conference", requests, CancelConference.messageType, CancelConference(id: conferenceId, reason: "The venue closed.")),
+            Sample("get_conference", requests, GetConference.messageType, GetConference(id: conferenceId)),
+            Sample("list_conferences", requests, ListConferences.messageType, ListConferences(limit: 20)),
+            Sample("list_conferences, next page", requests, ListConferences.messageType,
+                   ListConferences(limit: 20, after: "1795000000000000_\(conferenceId)")),
+            Sample("conference answer, draft", requests, CreateConference.messageType, answer: true, draft),
+            Sample("conference answer, cancelled", requests, CancelConference.messageType, answer: true, cancelled),
+            Sample("list_conferences answer", requests, ListConferences.messageType, answer: true,
+                   ConferencePage(items: [cancelled, draft], next: "1795000000000000_\(conferenceId)")),
+            Sample("list_conferences answer, last page", requests, ListConferences.messageType, answer: true,
+                   ConferencePage(items: [], next: nil)),
+            Sample("meeting_scheduled", events, MeetingScheduled.messageType,
+                   MeetingScheduled(meetingId: conferenceId, kind: "conference", sequence: 1, details: details)),
+            Sample("meeting_updated", events, MeetingUpdated.messageType,
+                   MeetingUpdated(meetingId: conferenceId, kind: "conference", sequence: 2, details: minimalDetails)),
+            Sample("meeting_cancelled", events, MeetingCancelled.messageType,
+                   MeetingCancelled(meetingId: conferenceId, kind: "conference", sequence: 3, reason: "The venue closed.")),
+        ]
+        let registration = "registration.requests.json"
+        samples += [
+            Sample("configure", registration, ConfigureRegistration.messageType,
+                   ConfigureRegistration(conferenceId: conferenceId, settings: settings)),
+            Sample("configure, minimal settings", registration, ConfigureRegistration.messageType,
+                   ConfigureRegistration(conferenceId: conferenceId, settings: minimalSettings)),
+            Sample("configure answer", registration, ConfigureRegistration.messageType, answer: true, settings),
+            Sample("get_form", registration, GetRegistrationForm.messageType, GetRegistrationForm(conferenceId: conferenceId)),
+            Sample("get_form answer", registration, GetRegistrationForm.messageType, answer: true, registrationForm),
+            Sample("submit", registration, SubmitRegistration.messageType,
+                   SubmitRegistration(conferenceId: conferenceId, category: "regular", answers: answers, invoice: invoice,
+                                      consentToContact: true, registrant: registrant)),
+            Sample("submit, minimal", registration, SubmitRegistration.messageType,
+                   SubmitRegistration(conferenceId: conferenceId, category: "student", answers: [:], invoice: nil,
+                                      consentToContact: false, registrant: registrant)),
+            Sample("submit answer", registration, SubmitRegistration.messageType, answer: true, Self.registration),
+            Sample("submit answer, minimal", registration, SubmitRegistration.messageType, answer: true, minimalRegistration),
+            Sample("get, participant", registration, GetRegistration.messageType,
+                   GetRegistration(registrationId: registrationId, accountId: "acc-42")),
+            Sample("get, organizer", registration, GetRegistration.messageType, GetRegistration(registrationId: registrationId, accountId: nil)),
+            Sample("get answer", registration, GetRegistration.messageType, answer: true, Self.registration),
+            Sample("list, participant", registration, ListRegistrations.messageType, ListRegistrations(accountId: "acc-42")),
+            Sample("list, organizer", registration, ListRegistrations.messageType,
+                   ListRegistrations(conferenceId: conferenceId, status: "waitlisted")),
+            Sample("list answer", registration, ListRegistrations.messageType, answer: true, [Self.registration, minimalRegistration]),
+            Sample("review", registration, ReviewRegistration.messageType,
+                   ReviewRegistration(registrationId: registrationId, decision: "request_changes", comment: "请补充单位", reviewerId: "acc-1")),
+            Sample("review, no comment", registration, ReviewRegistration.messageType,
+                   ReviewRegistration(registrationId: registrationId, decision: "approve", comment: nil, reviewerId: "acc-1")),
+            Sample("review answer", registration, ReviewRegistration.messageType, answer: true, Self.registration),
+            Sample("resubmit", registration, ResubmitRegistration.messageType,
+                   ResubmitRegistration(registrationId: registrationId, accountId: "acc-42", answers: answers)),
+            Sample("resubmit answer", registration, ResubmitRegistration.messageType, answer: true, Self.registration),
+            Sample("withdraw", registration, WithdrawRegistration.messageType,
+                   WithdrawRegistration(registrationId: registrationId, accountId: "acc-42")),
+            Sample("withdraw answer", registration, WithdrawRegistration.messageType, answer: true, minimalRegistration),
+            Sample("accept_offer", registration, AcceptSeatOffer.messageType, AcceptSeatOffer(registrationId: registrationId, accountId: "acc-42")),
+            Sample("accept_offer answer", registration, AcceptSeatOffer.messageType, answer: true, Self.registration),
+            Sample("export", registration, ExportRegistrations.messageType, ExportRegistrations(conferenceId: conferenceId, format: "xlsx")),
+            Sample("export answer", registration, ExportRegistrations.messageType, answer: true,
+                   ExportedFile(fileName: "registrations-\(conferenceId).csv", contentType: "text/csv; charset=utf-8",
+                                body: Data("registration_id\n".utf8).base64EncodedString())),
+            Sample("list_participants", registration, ListParticipants.messageType, ListParticipants(consentedOnly: true)),
+            Sample("list_participants answer", registration, ListParticipants.messageType, answer: true,
+                   [ParticipantRecord(accountId: "acc-42", name: registrant.name, email: registrant.email, conferencesAttended: 2,
+                                      registrations: 3, lastRegisteredAt: at("2026-09-02T08:00:00Z"), consentToContact: true)]),
+        ]
+        // Every event of RegistrationEvent (an unreadable source leaves none here and fails everyEventHasASchema).
+        for event in ((try? MessageCatalogueTests.registrationEvents()) ?? []).sorted() {
+            samples.append(Sample("\(event)", "registration.events.json", event,
+                                  notice(comment: "会议取消", offerExpiresAt: at("2026-10-05T08:00:00Z"), link: "https://convene.example/r/1")))
+            samples.append(Sample("\(event), minimal", "registration.events.json", event, notice(comment: nil, offerExpiresAt: nil, link: nil)))
+        }
+        return samples
+    }
+}
