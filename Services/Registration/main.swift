@@ -16,7 +16,8 @@ await ServiceMain.run(
             ListRegistrationsHandler(store: store, flow: flow), WithdrawRegistrationHandler(store: store, flow: flow),
             AcceptSeatOfferHandler(store: store, flow: flow), ResubmitRegistrationHandler(store: store, flow: flow),
             ReviewRegistrationHandler(store: store, flow: flow), ExportRegistrationsHandler(store: store), ListParticipantsHandler(),
-            OnPaymentSucceeded(store: store, flow: flow), OnOrderExpired(store: store, flow: flow), OnRefunded(store: store),
+            OnPaymentSucceeded(store: store, flow: flow), OnOrderExpired(store: store, flow: flow), OnRefunded(),
+            OnRefundFailed(store: store),
         ]
     },
     services: { context in

@@ -182,6 +182,15 @@ struct RegistrationFlowTests {
             "categories": [Self.free("regular")], "overallCapacity": 100, "reviewRequired": false,
             "waitlistEnabled": true, "offerValidityHours": 24, "paymentMethods": [],
         ])
+        // The organization silences its registration mail for this load: 500 people's mails would
+        // only queue behind every other suite's (an organizer may switch rules off the same way).
+        let admin = try await stack.token(account: UUID().uuidString.lowercased(), roles: [.orgAdmin])
+        let rules = ["submitted", "confirmed", "waitlisted", "seat-offered", "withdrawn"].map { "registration-\($0)-registrant" }
+        for rule in rules {
+            let switched = try await stack.call(.patch, "/v1/organizations/\(stack.organizationId)/notification-rules/\(rule)",
+                                                token: admin, body: AccountTests.json(["enabled": false]))
+            #expect(switched.status == 200, "\(rule): \(switched.bodyString)")
+        }
         var tokens: [String] = []
         for index in 0..<500 { tokens.append(try await participant("p\(index)")) }
         let results = try await withThrowingTaskGroup(of: (String, RegistrationView?).self) { group in
@@ -245,5 +254,9 @@ struct RegistrationFlowTests {
         let holding = (counts["confirmed"] ?? 0) + (counts["offered"] ?? 0) + (counts["awaiting_payment"] ?? 0)
         #expect(holding == 100, "every freed seat is offered again, never one more: \(counts)")
         #expect(counts["confirmed"] == 80 && counts["offered"] == 20 && counts["waitlisted"] == 340)
+        for rule in rules {
+            _ = try await stack.call(.patch, "/v1/organizations/\(stack.organizationId)/notification-rules/\(rule)", token: admin,
+                                     body: AccountTests.json(["enabled": true]))
+        }
     }
 }

@@ -104,7 +104,7 @@ struct InboxAndRuleTests {
             "topic": .string("all hands"), "startLocal": .string("09:00"), "timeZone": .string("UTC"), "attendees": .array(attendees),
         ]))
         // One transaction renders and stores 1,200 inbox items: give a loaded machine time.
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses().count == 1200 })
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.statuses().count == 1200 })
         #expect(try await harness.statuses().values.allSatisfy { $0 == "sent" })
     }
 

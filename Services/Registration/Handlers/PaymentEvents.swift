@@ -45,17 +45,33 @@ struct OnOrderExpired: MessageHandler {
     }
 }
 
-/// `payment.refunded`: the amount given back is recorded on the registration.
+/// `payment.refunded`: the refund the registration decided (and counted in `refunded` then) has
+/// reached the payer. Nothing changes; the event is for the record and the participant's mail.
 struct OnRefunded: MessageHandler {
-    let store: RegistrationStore
     var messageType: String { RefundSettled.messageType }
 
     func handle(_ message: Envelope<RefundSettled>, context: HandlerContext) async throws -> Empty {
+        context.logger.info("refund settled", metadata: ["registrationId": "\(message.data.registrationId)",
+                                                         "refundNumber": "\(message.data.refundNumber)"])
+        return Empty()
+    }
+}
+
+/// `payment.refund_failed`: a refund counted when it was decided did not happen; it comes off
+/// `refunded` again, and staff must settle it by hand (the error is logged for them).
+struct OnRefundFailed: MessageHandler {
+    let store: RegistrationStore
+    var messageType: String { RefundFailed.messageType }
+
+    func handle(_ message: Envelope<RefundFailed>, context: HandlerContext) async throws -> Empty {
         guard let id = UUID(uuidString: message.data.registrationId),
               var record = try await store.find(id, forUpdate: true, in: context.transaction),
               message.data.amount.currency == record.state.refunded.currency else { return Empty() }
-        record.state.refunded.amountMinor += message.data.amount.amountMinor
+        record.state.refunded.amountMinor = max(0, record.state.refunded.amountMinor - message.data.amount.amountMinor)
         try await store.save(record, in: context.transaction)
+        context.logger.error("a refund failed; settle it by hand", metadata: [
+            "registrationId": "\(message.data.registrationId)", "refundNumber": "\(message.data.refundNumber)",
+            "error": "\(message.data.error)"])
         return Empty()
     }
 }
