@@ -5,8 +5,9 @@ import HTTPClient
 import Testing
 import TestSupport
 
+extension EndToEnd {
 /// Accounts and sign-in through the running gateway, over the test stack's database.
-@Suite("Accounts, sign-in and Idempotency-Key, end to end", .serialized, .gatewayStack)
+@Suite("Accounts, sign-in and Idempotency-Key, end to end", .serialized)
 struct AccountTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -187,4 +188,5 @@ struct AccountTests {
         #expect(badKey.status == 400)
         #expect(badKey.problem?.code == "gateway.invalid_idempotency_key")
     }
+}
 }

@@ -6,8 +6,9 @@ import Messaging
 import Testing
 import TestSupport
 
+extension EndToEnd {
 /// Conferences through the gateway and `scheduling`, over the test stack's broker and database.
-@Suite("Conferences, end to end", .serialized, .gatewayStack)
+@Suite("Conferences, end to end", .serialized)
 struct ConferenceTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -101,6 +102,7 @@ struct ConferenceTests {
         #expect(try await stack.call(.get, "\(otherBase)/\(id)", token: outsider).status == 404,
                 "another organization's conference is not found, even by id")
     }
+}
 }
 
 /// A private queue bound to some event types, for checking what the services emit.

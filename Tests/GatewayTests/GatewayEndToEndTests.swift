@@ -5,10 +5,11 @@ import HTTPClient
 import Testing
 import TestSupport
 
+extension EndToEnd {
 /// The gateway and the notification service as they run, over the test stack's broker and
 /// database: tokens, problems, the inbox, preferences and an organization's webhooks, robots
 /// and rules.
-@Suite("The gateway's notification API, end to end", .serialized, .gatewayStack)
+@Suite("The gateway's notification API, end to end", .serialized)
 struct GatewayEndToEndTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -255,4 +256,5 @@ struct GatewayEndToEndTests {
         #expect(badChannel.problem?.code == "notification.unknown_channel")
         #expect(try await stack.call(.patch, "\(path)/no-such-rule", token: admin, body: "{}").status == 404)
     }
+}
 }

@@ -205,6 +205,13 @@ final class GatewayStack: Sendable {
     }
 }
 
+/// Every end-to-end suite of the gateway is nested in this one and shares its one stack: a stack
+/// is six processes, and a two-core machine runs one of them well rather than seven at once.
+/// The nested suites still run side by side; each uses its own accounts and, where it changes
+/// organization-wide settings, its own organization.
+@Suite("The gateway end to end", .gatewayStackWithPayment)
+enum EndToEnd {}
+
 /// Starts the stack once around the suite it is attached to, and stops it afterwards.
 struct GatewayStackTrait: SuiteTrait, TestScoping {
     var payment = false

@@ -9,10 +9,11 @@ import Testing
 import TestSupport
 import Yams
 
+extension EndToEnd {
 /// docs/openapi.yaml against the gateway, both ways: every documented operation is served by the
 /// running gateway (and needs a token exactly when it says so, and honours `Idempotency-Key`
 /// exactly when it says so), and every route the gateway's router registers is documented.
-@Suite("docs/openapi.yaml matches the gateway", .serialized, .gatewayStack)
+@Suite("docs/openapi.yaml matches the gateway", .serialized)
 struct OpenAPITests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -139,6 +140,7 @@ struct OpenAPITests {
         await publisher.shutdown(grace: .seconds(1))
         return routes
     }
+}
 }
 
 /// The parts of an OpenAPI document these tests read, parsed with Yams.

@@ -5,8 +5,9 @@ import HTTPClient
 import Testing
 import TestSupport
 
+extension EndToEnd {
 /// Organizations, departments, members and role requests through the running gateway.
-@Suite("Organizations and role requests, end to end", .serialized, .gatewayStack)
+@Suite("Organizations and role requests, end to end", .serialized)
 struct OrganizationTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -155,4 +156,5 @@ struct OrganizationTests {
                                           body: AccountTests.json(["role": "system_admin"]))
         #expect(system.status == 422, "system admin is granted by the operator, not requested")
     }
+}
 }

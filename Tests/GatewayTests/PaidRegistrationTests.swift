@@ -5,10 +5,11 @@ import HTTPClient
 import Testing
 import TestSupport
 
+extension EndToEnd {
 /// Paid registrations from sign-up to a confirmation email, through the gateway, registration,
 /// payment (against the contract server's WeChat Pay, Alipay and Stripe, which call back through
 /// the gateway) and notification.
-@Suite("Paid registration, end to end", .serialized, .gatewayStackWithPayment)
+@Suite("Paid registration, end to end", .serialized)
 struct PaidRegistrationTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -189,4 +190,5 @@ struct PaidRegistrationTests {
         #expect(refunded, "payment asked WeChat Pay to refund the late payment")
         #expect(try await status(payer, registration) == "withdrawn", "no seat comes back with the money")
     }
+}
 }

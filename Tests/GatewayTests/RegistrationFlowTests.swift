@@ -5,9 +5,10 @@ import HTTPClient
 import Testing
 import TestSupport
 
+extension EndToEnd {
 /// Conference registration through the gateway, scheduling and registration, over the real
 /// broker and database.
-@Suite("Conference registration, end to end", .serialized, .gatewayStack)
+@Suite("Conference registration, end to end", .serialized)
 struct RegistrationFlowTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
 
@@ -21,20 +22,21 @@ struct RegistrationFlowTests {
     ]] }
 
     /// A published conference whose registration is open now, configured with `settings`.
-    func conference(organizer: String, settings: [String: Any]) async throws -> String {
+    func conference(organizer: String, organization: String? = nil, settings: [String: Any]) async throws -> String {
         let stack = try stack
+        let organization = organization ?? stack.organizationId
         var details = ConferenceTests.details()
         details["registrationOpensAt"] = ISO8601.format(Date().addingTimeInterval(-3600))
-        let created = try await stack.call(.post, "/v1/organizations/\(stack.organizationId)/conferences", token: organizer,
+        let created = try await stack.call(.post, "/v1/organizations/\(organization)/conferences", token: organizer,
                                            body: AccountTests.json(details))
         #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
         let id = try created.decode(ConferenceAnswer.self).id
-        #expect(try await stack.call(.post, "/v1/organizations/\(stack.organizationId)/conferences/\(id)/publish",
+        #expect(try await stack.call(.post, "/v1/organizations/\(organization)/conferences/\(id)/publish",
                                      token: organizer, body: "{}").status == 200)
         // Registration learns of the conference from scheduling's event: configure once it has.
         var configured: HTTPResponse?
         _ = await eventually(timeout: .seconds(30)) {
-            configured = try? await stack.call(.put, "/v1/organizations/\(stack.organizationId)/conferences/\(id)/registration-settings",
+            configured = try? await stack.call(.put, "/v1/organizations/\(organization)/conferences/\(id)/registration-settings",
                                                token: organizer, body: AccountTests.json(settings))
             return configured?.status != 404
         }
@@ -176,18 +178,21 @@ struct RegistrationFlowTests {
     @Test("500 concurrent registrations for 100 seats: exactly 100 hold a seat, 400 wait in line; concurrent withdrawals and acceptances never exceed the capacity")
     func noOverselling() async throws {
         let stack = try stack
-        let organizer = try await stack.token(account: UUID().uuidString.lowercased(), roles: [.user, .meetingAdmin])
-        let conference = try await conference(organizer: organizer, settings: [
+        // An organization of its own: it switches organization-wide mail rules off below.
+        let organization = "load-" + UUID().uuidString.prefix(8).lowercased()
+        let organizer = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization,
+                                              roles: [.user, .meetingAdmin])
+        let conference = try await conference(organizer: organizer, organization: organization, settings: [
             "form": ["fields": [["key": "affiliation", "type": "text", "label": ["en": "Affiliation"]]]],
             "categories": [Self.free("regular")], "overallCapacity": 100, "reviewRequired": false,
             "waitlistEnabled": true, "offerValidityHours": 24, "paymentMethods": [],
         ])
         // The organization silences its registration mail for this load: 500 people's mails would
         // only queue behind every other suite's (an organizer may switch rules off the same way).
-        let admin = try await stack.token(account: UUID().uuidString.lowercased(), roles: [.orgAdmin])
+        let admin = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.orgAdmin])
         let rules = ["submitted", "confirmed", "waitlisted", "seat-offered", "withdrawn"].map { "registration-\($0)-registrant" }
         for rule in rules {
-            let switched = try await stack.call(.patch, "/v1/organizations/\(stack.organizationId)/notification-rules/\(rule)",
+            let switched = try await stack.call(.patch, "/v1/organizations/\(organization)/notification-rules/\(rule)",
                                                 token: admin, body: AccountTests.json(["enabled": false]))
             #expect(switched.status == 200, "\(rule): \(switched.bodyString)")
         }
@@ -221,7 +226,7 @@ struct RegistrationFlowTests {
             try await group.waitForAll()
         }
         func statuses() async throws -> [String: Int] {
-            let all = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations",
+            let all = try await stack.call(.get, "/v1/organizations/\(organization)/conferences/\(conference)/registrations",
                                            token: organizer).decode(ItemList<RegistrationView>.self).items
             return Dictionary(all.map { ($0.status, 1) }, uniquingKeysWith: +)
         }
@@ -255,8 +260,9 @@ struct RegistrationFlowTests {
         #expect(holding == 100, "every freed seat is offered again, never one more: \(counts)")
         #expect(counts["confirmed"] == 80 && counts["offered"] == 20 && counts["waitlisted"] == 340)
         for rule in rules {
-            _ = try await stack.call(.patch, "/v1/organizations/\(stack.organizationId)/notification-rules/\(rule)", token: admin,
+            _ = try await stack.call(.patch, "/v1/organizations/\(organization)/notification-rules/\(rule)", token: admin,
                                      body: AccountTests.json(["enabled": true]))
         }
     }
+}
 }

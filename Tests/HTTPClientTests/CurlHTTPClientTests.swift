@@ -76,7 +76,8 @@ struct CurlHTTPClientFailureTests {
             #expect(error.isTransient)
             #expect(error.requestWasNotSent)
         }
-        #expect(secondsSince(start) < 2)
+        // Refused at once, not left to the 30 s timeout (with room for a busy machine).
+        #expect(secondsSince(start) < 10)
     }
 
     @Test("a server that never answers hits the total timeout with .timedOut")
@@ -117,10 +118,10 @@ struct CurlHTTPClientFailureTests {
     @Test("workers run requests side by side on their own threads")
     func workersRunConcurrently() async throws {
         let listener = try SilentListener()
-        let client = CurlHTTPClient(configuration: .init(timeout: .seconds(1), maxConnections: 4))
+        let client = CurlHTTPClient(configuration: .init(timeout: .seconds(1), maxConnections: 8))
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
+            for _ in 0..<8 {
                 group.addTask {
                     await #expect(throws: HTTPClientError.timedOut) {
                         try await client.execute(HTTPRequest(url: listener.url))
@@ -129,8 +130,8 @@ struct CurlHTTPClientFailureTests {
             }
             try await group.waitForAll()
         }
-        // One after the other would take at least 4 s.
-        #expect(secondsSince(start) < 3.5)
+        // One after the other would take at least 8 s; side by side about 1 (room for a busy machine).
+        #expect(secondsSince(start) < 6)
     }
 
     @Test("file:// and other schemes outside http and https are refused")

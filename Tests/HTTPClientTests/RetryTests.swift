@@ -41,7 +41,7 @@ struct RetryTests {
         // A deadline far above one attempt's cost, so a loaded machine (CI builds and tests at
         // once) still fits several attempts; the bound that matters is that it stops near it.
         let policy = RetryPolicy(maxAttempts: 1000, initialDelay: .milliseconds(100), maxDelay: .milliseconds(100),
-                                 jitter: 0, overallTimeout: .seconds(2))
+                                 jitter: 0, overallTimeout: .seconds(5))
         var attempts = 0
         let start = ContinuousClock.now
         await #expect(throws: HTTPClientError.self) {
@@ -52,8 +52,8 @@ struct RetryTests {
             }
         }
         let elapsed = secondsSince(start)
-        #expect(attempts >= 2 && attempts <= 21, "made \(attempts) attempts")
-        #expect(elapsed < 4, "took \(elapsed) s")
+        #expect(attempts >= 2 && attempts <= 51, "made \(attempts) attempts")
+        #expect(elapsed < 10, "took \(elapsed) s")
         #expect(attempts < 1000, "the deadline, not maxAttempts, ended it")
     }
 

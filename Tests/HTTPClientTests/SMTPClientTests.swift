@@ -83,7 +83,8 @@ struct SMTPClientTests {
             #expect(error.isTransient && !error.isPermanent)
             #expect(error.responseCode == nil)
         }
-        #expect(secondsSince(start) < 2)
+        // Refused at once, not left to the timeout (with room for a busy machine).
+        #expect(secondsSince(start) < 10)
     }
 
     @Test("an address carrying CR LF is refused as permanent before connecting")
