@@ -63,7 +63,7 @@ struct ConferenceTests {
         #expect(ISO8601DateFormatter().date(from: viewer.startsAt) == ISO8601DateFormatter().date(from: answer.local.startsAt))
         #expect(try await stack.call(.get, "/v1/conferences/\(draft.id)?tz=Mars/Olympus").status == 422)
 
-        let scheduled = try await events.next(type: "scheduling.meeting_scheduled", organizationId: stack.organizationId)
+        let scheduled = try await events.next(type: "scheduling.meeting_scheduled", organizationId: stack.organizationId, about: draft.id)
         let payload = try ConveneJSON.decode(Envelope<MeetingScheduled>.self, from: scheduled)
         #expect(payload.data.meetingId == draft.id && payload.data.kind == "conference" && payload.data.sequence == 2)
 
@@ -71,7 +71,8 @@ struct ConferenceTests {
                                              body: AccountTests.json(["reason": "场地不可用"]))
         #expect(cancelled.status == 200)
         #expect(try cancelled.decode(ConferenceAnswer.self).cancelReason == "场地不可用")
-        let cancelEvent = try await events.next(type: "scheduling.meeting_cancelled", organizationId: stack.organizationId)
+        let cancelEvent = try await events.next(type: "scheduling.meeting_cancelled", organizationId: stack.organizationId,
+                                                about: draft.id)
         #expect(try ConveneJSON.decode(Envelope<MeetingCancelled>.self, from: cancelEvent).data.meetingId == draft.id)
         #expect(try await stack.call(.put, "\(base)/\(draft.id)", token: organizer, body: AccountTests.json(Self.details())).status == 409)
         await events.stop()
@@ -121,13 +122,15 @@ struct EventProbe: Sendable {
         return EventProbe(probe: probe)
     }
 
-    /// The body of the first event of `type` for the organization, waiting up to 30 s.
-    func next(type: String, organizationId: String) async throws -> [UInt8] {
+    /// The body of the first event of `type` for the organization about `subject` (an id its data
+    /// holds), waiting up to 30 s. Other suites' events of the same organization pass by.
+    func next(type: String, organizationId: String, about subject: String) async throws -> [UInt8] {
         var found: [UInt8]?
         _ = await eventually(timeout: .seconds(30)) {
             found = probe.deliveries.first { delivery in
                 guard let envelope = try? ConveneJSON.decode(Envelope<JSONValue>.self, from: delivery.body) else { return false }
                 return envelope.type == type && envelope.organizationId == organizationId
+                    && String(decoding: delivery.body, as: UTF8.self).contains(subject)
             }?.body
             return found != nil
         }

@@ -94,7 +94,7 @@ final class NotificationHarness: Sendable {
     func ask<Request: MessagePayload, Response: Codable & Sendable>(_ request: Request, as: Response.Type,
                                                                     organizationId: String? = nil) async throws -> Reply<Response> {
         let type = name + Request.messageType.drop { $0 != "." }
-        return try await rpc.request(type, request, as: Response.self, timeout: .seconds(10),
+        return try await rpc.request(type, request, as: Response.self, timeout: .seconds(30),
                                      organizationId: organizationId ?? self.organizationId)
     }
 
