@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Persistence
 import ServiceKit
@@ -13,8 +14,10 @@ await ServiceMain.run(
             OnConferenceScheduled(store: store), OnConferenceUpdated(store: store), OnConferenceCancelled(store: store, flow: flow),
             ConfigureRegistrationHandler(store: store), GetRegistrationFormHandler(store: store),
             SubmitRegistrationHandler(store: store, flow: flow), GetRegistrationHandler(store: store, flow: flow),
-            ListRegistrationsHandler(store: store, flow: flow), WithdrawRegistrationHandler(store: store, flow: flow),
-            AcceptSeatOfferHandler(store: store, flow: flow), ResubmitRegistrationHandler(store: store, flow: flow),
+            ListRegistrationsHandler(store: store, flow: flow),
+            OwnRegistrationCommandHandler<WithdrawRegistration>(store: store, flow: flow, command: .withdraw),
+            OwnRegistrationCommandHandler<AcceptSeatOffer>(store: store, flow: flow, command: .acceptOffer),
+            ResubmitRegistrationHandler(store: store, flow: flow),
             ReviewRegistrationHandler(store: store, flow: flow), ExportRegistrationsHandler(store: store), ListParticipantsHandler(),
             OnPaymentSucceeded(store: store, flow: flow), OnOrderExpired(store: store, flow: flow), OnRefunded(),
             OnRefundFailed(store: store),

@@ -53,8 +53,8 @@ struct DeliveryTests {
         try await harness.send(request, id: id)
         try await harness.send(request, id: id)  // the same message delivered twice
 
-        #expect(try await eventually { try await harness.statuses() == ["li@example.com": "sent", "ann@example.com": "sent"] })
-        #expect(try await eventually { try await harness.mails(in: maildir).count == 2 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses() == ["li@example.com": "sent", "ann@example.com": "sent"] })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.mails(in: maildir).count == 2 })
         try await Task.sleep(for: .milliseconds(500))
         let sent = try await harness.mails(in: maildir)
         #expect(sent.count == 2, "one mail per recipient, however often it was asked")
@@ -78,13 +78,13 @@ struct DeliveryTests {
         let topic = "opt-\(UUID().uuidString.prefix(8))"
         try await harness.send(invitation(topic, recipients: [.init(email: "Out@Example.com"), .init(email: "in@example.com"),
                                                               .init(email: "not an address")]))
-        #expect(try await eventually { try await harness.statuses() == ["Out@Example.com": "skipped", "in@example.com": "sent", "not an address": "failed"] })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses() == ["Out@Example.com": "skipped", "in@example.com": "sent", "not an address": "failed"] })
         #expect(try await harness.mails(in: maildir).count == 1)
         #expect(try await harness.events("notification.failed") == 2)
 
         let receipt = "receipt-\(UUID().uuidString.prefix(8))"
         try await harness.send(invitation(receipt, transactional: true, recipients: [.init(email: "out@example.com")]))
-        #expect(try await eventually { try await harness.mails(in: maildir).count == 2 }, "transactional messages ignore opt-outs")
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.mails(in: maildir).count == 2 }, "transactional messages ignore opt-outs")
     }
 
     @Test("more deliveries at once than database connections all go out (no handler waits on another's connection)")
@@ -118,7 +118,7 @@ struct DeliveryTests {
         try await harness.start()
         let topic = "late-\(UUID().uuidString.prefix(8))"
         try await harness.send(invitation(topic, recipients: [.init(email: "late@example.com")]))
-        #expect(try await eventually { try await harness.statuses()["late@example.com"] == "waiting" }, "the first attempt failed and waits")
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses()["late@example.com"] == "waiting" }, "the first attempt failed and waits")
 
         let server = try ChildProcess(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)",
                                        "-c", "aiosmtpd.handlers.Mailbox", maildir],
@@ -127,7 +127,7 @@ struct DeliveryTests {
         defer { server.signal(SIGKILL) }
         #expect(try await eventually(timeout: .seconds(15)) { try await harness.mails(in: maildir).count == 1 })
         // The mail is in the box before the outcome commits: wait for the record too.
-        #expect(try await eventually { try await harness.statuses()["late@example.com"] == "sent" })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses()["late@example.com"] == "sent" })
         let attempts = try await harness.pool.withConnection { try await $0.query("SELECT attempts FROM deliveries") }.first!.int("attempts")
         #expect(attempts >= 2)
     }

@@ -18,7 +18,7 @@ struct InboxAndRuleTests {
                                                            "timeZone": .string("UTC"), "link": .string("https://convene.example/m/\(index)")],
                                                     recipients: [.init(accountId: account, locale: "en")], channels: ["inbox"]))
         }
-        #expect(try await eventually { try await harness.ask(CountUnread(accountId: account), as: UnreadCount.self).get().unread == 25 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.ask(CountUnread(accountId: account), as: UnreadCount.self).get().unread == 25 })
 
         var items: [InboxItem] = []
         var cursor: String?
@@ -65,7 +65,7 @@ struct InboxAndRuleTests {
         let eventId = UUID()
         try await harness.publishEvent("registration.confirmed", data: confirmed(), id: eventId)
         try await harness.publishEvent("registration.confirmed", data: confirmed(), id: eventId)
-        #expect(try await eventually { try await harness.statuses() == ["reg-\(tag)@example.com": "sent", "acc-\(tag)": "sent"] })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses() == ["reg-\(tag)@example.com": "sent", "acc-\(tag)": "sent"] })
         let mails = try await harness.mails(in: maildir)
         #expect(mails.count == 1)
         #expect(mails.first.flatMap(subject(of:)) == "报名成功：计算语言学年会 \(tag)")
@@ -76,7 +76,7 @@ struct InboxAndRuleTests {
         #expect(rules.contains { $0.id == "registration-confirmed-registrant" && $0.enabled && $0.channels == ["email", "inbox"] })
         _ = try await harness.ask(SetRule(ruleId: "registration-confirmed-registrant", channels: ["inbox"]), as: RuleSummary.self).get()
         try await harness.publishEvent("registration.confirmed", data: confirmed())
-        #expect(try await eventually {
+        #expect(try await eventually(timeout: .seconds(60)) {
             try await harness.ask(CountUnread(accountId: "acc-\(tag)"), as: UnreadCount.self).get().unread == 2
         })
         #expect(try await harness.mails(in: maildir).count == 1, "inbox only now")
@@ -129,7 +129,7 @@ struct InboxAndRuleTests {
             recipients: [.init(email: "ann-\(tag)@example.com", name: "Ann", locale: "en")], attachments: [.calendar(event)]),
             as: Empty.self)
         #expect(accepted.ok, "\(accepted.error.map { "\($0)" } ?? "")")
-        #expect(try await eventually { try await harness.mails(in: maildir).count == 1 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.mails(in: maildir).count == 1 })
         let mail = try #require(try await harness.mails(in: maildir).first)
         #expect(mail.contains("text/calendar; charset=utf-8; method=REQUEST"))
         #expect(mail.contains("filename=\"invite.ics\"") || mail.contains("filename=invite.ics"))

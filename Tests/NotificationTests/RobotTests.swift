@@ -33,7 +33,7 @@ struct RobotTests {
 
         let topic = "周会-\(token.prefix(6))"
         try await harness.send(reminder(topic, robots: [good.id, bad.id], channels: ["dingtalk"]))
-        #expect(try await eventually { try await harness.statuses() == [good.id: "sent", bad.id: "failed"] })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses() == [good.id: "sent", bad.id: "failed"] })
         let messages = try await contracts.dingTalkMessages(token)
         #expect(messages.count == 1)
         let body = try #require(messages.first?["body"] as? [String: Any])
@@ -61,7 +61,7 @@ struct RobotTests {
         #expect(elsewhere.error?.code == "notification.invalid_robot")
 
         try await harness.send(reminder("standup", robots: [robot.id], channels: ["wecom", "email"]))
-        #expect(try await eventually { try await harness.statuses() == [robot.id: "sent"] }, "a robot takes only its own channel")
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses() == [robot.id: "sent"] }, "a robot takes only its own channel")
         let content = try #require(((try await contracts.weComMessages(key)).first?["body"] as? [String: Any])
             .flatMap { $0["markdown"] as? [String: Any] }?["content"] as? String)
         #expect(content.hasPrefix("### 会议提醒：standup"))
@@ -87,7 +87,7 @@ struct RobotTests {
                                      recipients: [.init(robot: robot.id)], channels: ["dingtalk"])
         let envelope = Envelope(type: "\(harness.name).send", source: "test", organizationId: "another-org", data: other)
         try await harness.publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.commands))
-        #expect(try await eventually {
+        #expect(try await eventually(timeout: .seconds(60)) {
             try await harness.pool.withConnection {
                 try await $0.query("SELECT status FROM deliveries WHERE recipient = $1", [.text(robot.id)])
             }.first?["status"] == "failed"
@@ -109,7 +109,7 @@ struct RobotTests {
             try await harness.send(reminder("burst \(index)", robots: [robot.id], channels: ["dingtalk"]))
         }
         #expect(try await eventually(timeout: .seconds(15)) { try await contracts.dingTalkMessages(token).count == 20 })
-        #expect(try await eventually {
+        #expect(try await eventually(timeout: .seconds(60)) {
             let waiting = try await harness.deliveries(channel: "dingtalk").filter { $0.status != "sent" }
             return waiting.count == 2 && waiting.allSatisfy { $0.status == "waiting" || $0.status == "queued" }
         }, "the two over the limit wait instead of being dropped")
@@ -118,7 +118,7 @@ struct RobotTests {
         try #require(received.count == 22)
         #expect(received[20] - received[0] >= 60_000, "the 21st went out a minute after the first")
         // The provider has the last message a moment before its outcome commits.
-        #expect(try await eventually { try await harness.deliveries(channel: "dingtalk").allSatisfy { $0.status == "sent" && $0.error == nil } })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.deliveries(channel: "dingtalk").allSatisfy { $0.status == "sent" && $0.error == nil } })
     }
 
     @Test("after a key rotation the service seals robot secrets again with the new key, so the old one can go")
@@ -162,7 +162,7 @@ struct RobotTests {
         try await harness.send(SendNotification(category: "c", templateKey: "meeting.reminder",
                                                 data: ["topic": .string("t"), "startLocal": .string("now"), "timeZone": .string("UTC")],
                                                 recipients: [.init(robot: robot.id), .init(email: email)], channels: ["dingtalk", "email"]))
-        #expect(try await eventually { try await harness.statuses() == [robot.id: "skipped", email: "sent"] })
+        #expect(try await eventually(timeout: .seconds(60)) { try await harness.statuses() == [robot.id: "skipped", email: "sent"] })
         #expect(try await harness.deliveries(channel: "dingtalk").first?.error == DeliveryStore.unopenable)
     }
 }

@@ -99,31 +99,28 @@ struct OwnRegistration {
     }
 }
 
-/// `registration.withdraw`: the participant gives up; a held seat goes to the waitlist and what
-/// was paid is refunded by the conference's policy.
-struct WithdrawRegistrationHandler: MessageHandler {
-    let store: RegistrationStore
-    let flow: RegistrationFlow
-    var messageType: String { WithdrawRegistration.messageType }
-
-    func handle(_ message: Envelope<WithdrawRegistration>, context: HandlerContext) async throws -> RegistrationView {
-        let (record, conference, rules) = try await OwnRegistration.load(message.data.registrationId, accountId: message.data.accountId,
-                                                                         store: store, flow: flow, tx: context.transaction)
-        let next = try await flow.apply(.withdraw, to: record, conference: conference, rules: rules, context: context)
-        return try await flow.view(next, in: context.transaction)
-    }
+/// A participant's request about their own registration.
+protocol OwnRegistrationRequest: MessagePayload {
+    var registrationId: String { get }
+    var accountId: String { get }
 }
 
-/// `registration.accept_offer`: the participant takes the seat offered from the waitlist.
-struct AcceptSeatOfferHandler: MessageHandler {
+extension WithdrawRegistration: OwnRegistrationRequest {}
+extension AcceptSeatOffer: OwnRegistrationRequest {}
+
+/// `registration.withdraw` (the participant gives up: a held seat goes to the waitlist, what was
+/// paid is refunded by the conference's policy) and `registration.accept_offer` (the participant
+/// takes the seat offered from the waitlist): one command on one's own registration.
+struct OwnRegistrationCommandHandler<Request: OwnRegistrationRequest>: MessageHandler {
     let store: RegistrationStore
     let flow: RegistrationFlow
-    var messageType: String { AcceptSeatOffer.messageType }
+    let command: RegistrationCommand
+    var messageType: String { Request.messageType }
 
-    func handle(_ message: Envelope<AcceptSeatOffer>, context: HandlerContext) async throws -> RegistrationView {
+    func handle(_ message: Envelope<Request>, context: HandlerContext) async throws -> RegistrationView {
         let (record, conference, rules) = try await OwnRegistration.load(message.data.registrationId, accountId: message.data.accountId,
                                                                          store: store, flow: flow, tx: context.transaction)
-        let next = try await flow.apply(.acceptOffer, to: record, conference: conference, rules: rules, context: context)
+        let next = try await flow.apply(command, to: record, conference: conference, rules: rules, context: context)
         return try await flow.view(next, in: context.transaction)
     }
 }

@@ -34,7 +34,7 @@ import threading
 import time
 import urllib.parse
 
-from common import (Outbox, Response, Router, RsaKeyPair, error, is_http_url, json_response,
+from common import (Outbox, PaymentAdmin, Response, Router, RsaKeyPair, error, is_http_url, json_response,
                     keep_request, load_rsa_public_key, now_ms, parse_admin_json,
                     parse_optional_admin_json, parse_trigger_options, public_key_pem,
                     random_digits, random_string, rsa_verify)
@@ -100,7 +100,7 @@ def _invalid(sub_msg):
     return AliError("40002", "isv.invalid-parameter", sub_msg)
 
 
-class Module:
+class Module(PaymentAdmin):
     name = NAME
     prefixes = ("/gateway.do", "/_admin/alipay/")
 
@@ -502,25 +502,5 @@ class Module:
             self._save()
         return self.outbox.answer(note, opts)
 
-    def admin_notifications(self, req):
-        with self.lock:
-            return json_response(200, {"notifications": [self.outbox.public(n) for n in self.outbox.items]})
 
-    def admin_resend(self, req):
-        data, err = parse_optional_admin_json(req)
-        if err:
-            return err
-        opts, err = parse_trigger_options(data, allow_notify=False)
-        if err:
-            return err
-        with self.lock:
-            note = self.outbox.find(req.params["id"])
-            if note is None:
-                return error(404, "no such notification")
-            if not note["url"]:
-                return error(409, "this notification has no URL to go to")
-        return self.outbox.answer(note, opts)
 
-    def admin_requests(self, req):
-        with self.lock:
-            return json_response(200, {"requests": list(self.requests)})

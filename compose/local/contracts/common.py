@@ -476,3 +476,32 @@ def keep_request(requests, req, status, verified, problem, **extra):
         "verified": verified, "error": problem, "status": status, **extra,
     })
     del requests[:-MAX_KEPT]
+
+
+class PaymentAdmin:
+    """The admin endpoints every payment stand-in shares: its notifications (sent or held), resending
+    one (same id; optionally tampered, several times), and the API requests it received. The
+    module provides `lock`, `outbox` and `requests`."""
+
+    def admin_notifications(self, req):
+        with self.lock:
+            return json_response(200, {"notifications": [self.outbox.public(n) for n in self.outbox.items]})
+
+    def admin_resend(self, req):
+        data, err = parse_optional_admin_json(req)
+        if err:
+            return err
+        opts, err = parse_trigger_options(data, allow_notify=False)
+        if err:
+            return err
+        with self.lock:
+            note = self.outbox.find(req.params["id"])
+            if note is None:
+                return error(404, "no such notification")
+            if not note["url"]:
+                return error(409, "this notification has no URL to go to")
+        return self.outbox.answer(note, opts)
+
+    def admin_requests(self, req):
+        with self.lock:
+            return json_response(200, {"requests": list(self.requests)})

@@ -36,7 +36,7 @@ import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from common import (Outbox, Router, RsaKeyPair, empty_response, error, is_http_url,
+from common import (Outbox, PaymentAdmin, Router, RsaKeyPair, empty_response, error, is_http_url,
                     json_response, keep_request, load_rsa_public_key, now_ms,
                     parse_admin_json, parse_optional_admin_json, parse_trigger_options,
                     public_key_pem, random_digits, random_string, rsa_verify)
@@ -101,7 +101,7 @@ def _dumps(obj):
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-class Module:
+class Module(PaymentAdmin):
     name = NAME
     prefixes = ("/v3/", "/_admin/wechatpay/")
 
@@ -601,25 +601,5 @@ class Module:
             self._save()
         return self.outbox.answer(note, opts)
 
-    def admin_notifications(self, req):
-        with self.lock:
-            return json_response(200, {"notifications": [self.outbox.public(n) for n in self.outbox.items]})
 
-    def admin_resend(self, req):
-        data, err = parse_optional_admin_json(req)
-        if err:
-            return err
-        opts, err = parse_trigger_options(data, allow_notify=False)
-        if err:
-            return err
-        with self.lock:
-            note = self.outbox.find(req.params["id"])
-            if note is None:
-                return error(404, "no such notification")
-            if not note["url"]:
-                return error(409, "this notification has no URL to go to")
-        return self.outbox.answer(note, opts)
 
-    def admin_requests(self, req):
-        with self.lock:
-            return json_response(200, {"requests": list(self.requests)})
