@@ -70,8 +70,12 @@ struct RegistrationFlow: Sendable {
         var offerNext = false
         for effect in transition.effects {
             switch effect {
-            case .seatTaken, .seatReleased:
-                break  // seats are counted from statuses
+            case .seatTaken:
+                try await store.adjustSeats(conferenceId: record.conferenceId, category: record.state.category, by: 1,
+                                            in: context.transaction)
+            case .seatReleased:
+                try await store.adjustSeats(conferenceId: record.conferenceId, category: record.state.category, by: -1,
+                                            in: context.transaction)
             case .createOrder(let amount):
                 try await context.send(CreateOrder(
                     registrationId: record.id.lowercased, conferenceId: record.conferenceId.lowercased, payer: record.registrant,

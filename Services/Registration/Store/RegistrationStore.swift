@@ -81,18 +81,23 @@ struct RegistrationStore: Sendable {
         return try ConveneJSON.decode(RegistrationSettings.self, from: Array(try row.string("settings").utf8))
     }
 
-    /// Seats held, overall and by category.
+    /// Seats held, overall and by category (call under the conference's lock).
     func counts(conferenceId: UUID, in tx: Transaction) async throws -> CapacityCounts {
         var counts = CapacityCounts()
-        for row in try await tx.query("""
-            SELECT category, count(*)::int AS n FROM registrations
-            WHERE conference_id = $1 AND status IN ('awaiting_payment', 'confirmed', 'offered') GROUP BY category
-            """, [conferenceId]).rows {
-            let n = try row.int("n")
+        for row in try await tx.query("SELECT category, held FROM seat_counts WHERE conference_id = $1", [conferenceId]).rows {
+            let n = try row.int("held")
             counts.perCategoryHeld[try row.string("category")] = n
             counts.overallHeld += n
         }
         return counts
+    }
+
+    /// One seat of `category` taken (+1) or freed (−1), under the conference's lock.
+    func adjustSeats(conferenceId: UUID, category: String, by delta: Int, in tx: Transaction) async throws {
+        try await tx.query("""
+            INSERT INTO seat_counts (conference_id, category, held) VALUES ($1, $2, greatest($3, 0))
+            ON CONFLICT (conference_id, category) DO UPDATE SET held = seat_counts.held + $3
+            """, [conferenceId, category, delta])
     }
 
     func waitlist(conferenceId: UUID, in tx: Transaction) async throws -> [WaitlistEntry] {
