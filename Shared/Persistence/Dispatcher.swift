@@ -35,29 +35,27 @@ public struct HandlerContext: Sendable {
 
     /// Emits an event (committed with the transaction, published by the relay).
     public func publish<P: MessagePayload>(_ payload: P, organizationId: String? = nil) async throws {
-        try await transaction.outbox(envelope(payload, organizationId: organizationId), exchange: Exchange.events)
+        try await publish(payload, as: P.messageType, version: P.version, organizationId: organizationId)
     }
 
     /// Emits an event whose type is not its payload's own, for a family of events sharing one
     /// payload (`registration.submitted`, `registration.confirmed`, … all carry the same notice).
     public func publish<P: Codable & Sendable>(_ payload: P, as type: String, version: Int = 1,
                                                 organizationId: String? = nil) async throws {
-        let header = message.header
-        let envelope = Envelope(type: type, version: version, source: service,
-                                correlationId: header.correlationId ?? header.id.uuidString.lowercased(),
-                                causationId: header.id.uuidString.lowercased(),
-                                organizationId: organizationId ?? header.organizationId, data: payload)
-        try await transaction.outbox(envelope, exchange: Exchange.events)
+        try await transaction.outbox(envelope(payload, type: type, version: version, organizationId: organizationId),
+                                     exchange: Exchange.events)
     }
 
     /// Sends a command to another service (committed with the transaction).
     public func send<P: MessagePayload>(_ payload: P, organizationId: String? = nil) async throws {
-        try await transaction.outbox(envelope(payload, organizationId: organizationId), exchange: Exchange.commands)
+        try await transaction.outbox(envelope(payload, type: P.messageType, version: P.version, organizationId: organizationId),
+                                     exchange: Exchange.commands)
     }
 
-    private func envelope<P: MessagePayload>(_ payload: P, organizationId: String?) -> Envelope<P> {
+    private func envelope<P: Codable & Sendable>(_ payload: P, type: String, version: Int,
+                                                  organizationId: String?) -> Envelope<P> {
         let header = message.header
-        return Envelope(type: P.messageType, version: P.version, source: service,
+        return Envelope(type: type, version: version, source: service,
                         correlationId: header.correlationId ?? header.id.uuidString.lowercased(),
                         causationId: header.id.uuidString.lowercased(),
                         organizationId: organizationId ?? header.organizationId, data: payload)
