@@ -183,6 +183,19 @@ struct AccountTests {
         let replayedMark = try await stack.call(.post, "/v1/me/inbox/read", token: otherTokens.accessToken, body: "{}",
                                                 headers: [("Idempotency-Key", shared)])
         #expect(replayedMark.header(named: "Idempotent-Replayed") == "true")
+        // A service's refusal is the answer too: replayed, not asked again.
+        let unknownConference = "/v1/conferences/\(UUID().uuidString.lowercased())/registrations"
+        let refusalKey = UUID().uuidString
+        let refusalBody = Self.json(["category": "regular", "answers": [:]])
+        let refused = try await stack.call(.post, unknownConference, token: tokens.accessToken, body: refusalBody,
+                                           headers: [("Idempotency-Key", refusalKey)])
+        #expect(refused.status == 404)
+        #expect(refused.header(named: "Idempotent-Replayed") == nil)
+        let refusedAgain = try await stack.call(.post, unknownConference, token: tokens.accessToken, body: refusalBody,
+                                                headers: [("Idempotency-Key", refusalKey)])
+        #expect(refusedAgain.status == 404 && refusedAgain.header(named: "Idempotent-Replayed") == "true")
+        #expect(refusedAgain.body == refused.body)
+
         let badKey = try await stack.call(.post, "/v1/me/inbox/read", token: tokens.accessToken, body: "{}",
                                           headers: [("Idempotency-Key", "has spaces")])
         #expect(badKey.status == 400)

@@ -51,11 +51,15 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let response: Response
         do {
             response = try await next(request, context)
-        } catch let problem as Problem where problem.status.code < 500 {
-            response = problem.response()
         } catch {
-            try? await pool.withTransaction { tx in try await store.release(scope: scope, key: key, in: tx) }
-            throw error
+            // A refusal, the gateway's own or a service's (`ConveneError`), is the request's answer
+            // and is kept like a success; anything else may pass, so the key is freed for a retry.
+            let problem = Problem.from(error)
+            guard problem.status.code < 500 else {
+                try? await pool.withTransaction { tx in try await store.release(scope: scope, key: key, in: tx) }
+                throw error
+            }
+            response = problem.response()
         }
         guard response.status.code < 500 else {
             try? await pool.withTransaction { tx in try await store.release(scope: scope, key: key, in: tx) }
