@@ -151,13 +151,14 @@ struct RegistrationStore: Sendable {
             """ + (forUpdate ? " FOR UPDATE" : ""), [id, accountId, organizationId]).first.map(Self.record)
     }
 
-    func list(accountId: String?, conferenceId: UUID?, organizationId: String?, status: String?,
+    /// Oldest first; at most `limit` (nil: all of them, for an export that must not lose rows).
+    func list(accountId: String?, conferenceId: UUID?, organizationId: String?, status: String?, limit: Int? = 10_000,
               in tx: Transaction) async throws -> [RegistrationRecord] {
         try await tx.query(Self.select + """
              WHERE ($1::text IS NULL OR account_id = $1) AND ($2::uuid IS NULL OR conference_id = $2)
                AND ($3::text IS NULL OR organization_id = $3) AND ($4::text IS NULL OR status = $4)
-             ORDER BY submitted_at, id LIMIT 10000
-            """, [accountId, conferenceId, organizationId, status]).rows.map(Self.record)
+             ORDER BY submitted_at, id LIMIT $5
+            """, [accountId, conferenceId, organizationId, status, limit]).rows.map(Self.record)
     }
 
     /// Active registrations of a conference (for a cancellation), oldest first.
