@@ -7,8 +7,9 @@
 #   stack.sh up|down|env|status|psql|clean PROFILE
 #   stack.sh broker-stop|broker-start PROFILE
 #
-# PROFILE is `run` (make run) or `test` (make test). The two profiles use
-# different ports and folders, so `make test` never disturbs a running `make run`.
+# PROFILE is `run` (make run), `test` (make test) or dev1…dev9 (extra test-shaped
+# stacks for parallel working trees). Profiles use different ports and folders, so
+# `make test` never disturbs a running `make run`.
 #
 # Why not systemd / the Debian services: there is no systemd on the machines
 # this runs on (CI included), the system services would use the default ports,
@@ -21,7 +22,7 @@ trap_err
 
 usage() {
     cat >&2 <<'EOF'
-usage: stack.sh COMMAND PROFILE        PROFILE = run | test
+usage: stack.sh COMMAND PROFILE        PROFILE = run | test | dev1…dev9
   up            install missing packages, start RabbitMQ, PostgreSQL, the SMTP sink and the contract server
                 (reuses whatever is already running), write .local/PROFILE/env
   down          stop what `up` started (data is kept)
@@ -52,7 +53,14 @@ case "$PROFILE" in
     # their own range right above it (see RABBITMQ_CTL_DIST_PORT_MIN below).
     run)  AMQP_PORT=35672 DIST_PORT=55672 MGMT_PORT=35673 PG_PORT=35432 SMTP_PORT=35025 CONTRACTS_PORT=35081 ;;
     test) AMQP_PORT=36672 DIST_PORT=56672 MGMT_PORT=36673 PG_PORT=36432 SMTP_PORT=36025 CONTRACTS_PORT=36081 ;;
-    *) echo "stack.sh: unknown profile '$PROFILE' (expected run or test)" >&2; usage ;;
+    # dev1 … dev9: more test-shaped stacks beside `test`, one per working tree that runs the
+    # end-to-end suites at the same time as another (their services consume the same queue
+    # names, so two checkouts must not share a broker).
+    dev[1-9])
+        base=$(( 37600 + ${PROFILE#dev} * 20 ))
+        AMQP_PORT=$base DIST_PORT=$(( base + 20000 )) MGMT_PORT=$(( base + 1 )) PG_PORT=$(( base + 2 ))
+        SMTP_PORT=$(( base + 3 )) CONTRACTS_PORT=$(( base + 4 )) ;;
+    *) echo "stack.sh: unknown profile '$PROFILE' (expected run, test or dev1…dev9)" >&2; usage ;;
 esac
 
 DIR="$ROOT/.local/$PROFILE"
