@@ -21,6 +21,8 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     registrations.registerPublic(on: router)
     let payments = PaymentRoutes(service: service)
     payments.registerPublic(on: router)
+    let finance = FinanceRoutes(service: service)
+    finance.registerPublic(on: router)
     // Everything else under /v1 needs a valid access token; any POST may carry an Idempotency-Key.
     let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier)).add(middleware: idempotency)
     auth.register(on: v1)
@@ -28,6 +30,7 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     conferences.register(on: v1)
     registrations.register(on: v1)
     payments.register(on: v1)
+    finance.register(on: v1)
     InboxRoutes(service: service).register(on: v1)
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)

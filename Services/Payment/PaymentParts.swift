@@ -58,14 +58,17 @@ struct PaymentParts: Sendable {
         }
     }
 
+    var ledger: Ledger { Ledger(publicURL: settings.publicURL) }
+
     /// `sidePool`: connections for the short transactions a handler runs besides its own.
     func handlers(service: String, sidePool: PGPool) -> [any MessageHandler] {
         [
             CreateOrderHandler(service: service), CancelOrderHandler(service: service), GetOrderHandler(service: service),
             StartCheckoutHandler(service: service, settings: settings, providers: providers, sidePool: sidePool),
-            ProviderCallbackHandler(service: service, providers: providers, clock: { Date() }),
-            RefundHandler(service: service), ConfirmBankTransferHandler(service: service),
-            ImportBankStatementHandler(service: service), WaiveOrderHandler(service: service),
+            ProviderCallbackHandler(service: service, providers: providers, clock: { Date() }, ledger: ledger),
+            RefundHandler(service: service), ConfirmBankTransferHandler(service: service, ledger: ledger),
+            ImportBankStatementHandler(service: service, ledger: ledger), WaiveOrderHandler(service: service),
+            ListRefundsHandler(service: service), SettleManualRefundHandler(service: service, ledger: ledger),
             ListPaidOrdersHandler(service: service), GetReceiptHandler(service: service),
         ]
     }

@@ -234,7 +234,8 @@ public struct ImportBankStatement: MessagePayload, Equatable {
 public struct BankStatementReport: Codable, Sendable, Equatable {
     public struct Row: Codable, Sendable, Equatable {
         public var line: Int
-        /// `matched`, `already_paid`, `amount_mismatch`, `no_reference`, `unknown_reference`, `invalid`.
+        /// `matched`, `already_paid` (this row was imported before), `duplicate_payment` (a transfer for an order paid
+        /// already: recorded with a manual refund), `amount_mismatch`, `no_reference`, `unknown_reference`, `invalid`.
         public var outcome: String
         public var reference: String?
         public var orderNumber: String?
@@ -293,8 +294,12 @@ public struct PaymentSucceeded: MessagePayload, Equatable {
     public var paidAt: Date
     public var receiptNumber: String?
     public var payer: Payer
+    /// Opens this payment's receipt without signing in (`/v1/receipts/{order}?token=…`), for the
+    /// payer's email; absent when the deployment has no public URL. Like a provider's hosted
+    /// receipt URL it grants reading that one receipt, nothing else.
+    public var receiptUrl: String?
     public init(registrationId: String, orderNumber: String, amount: Money, method: String, paidAt: Date,
-                receiptNumber: String?, payer: Payer) {
+                receiptNumber: String?, payer: Payer, receiptUrl: String? = nil) {
         self.registrationId = registrationId
         self.orderNumber = orderNumber
         self.amount = amount
@@ -302,6 +307,7 @@ public struct PaymentSucceeded: MessagePayload, Equatable {
         self.paidAt = paidAt
         self.receiptNumber = receiptNumber
         self.payer = payer
+        self.receiptUrl = receiptUrl
     }
 }
 
@@ -324,12 +330,18 @@ public struct RefundSettled: MessagePayload, Equatable {
     public var amount: Money
     public var reason: String
     public var payer: Payer
-    public init(registrationId: String, refundNumber: String, amount: Money, reason: String, payer: Payer) {
+    /// `order` (absent in older messages): the registration's own payment;
+    /// `duplicate_payment`: a second payment for an order already paid, returned by `payment` on
+    /// its own (registration never asked for it and does not count it).
+    public var kind: String?
+    public init(registrationId: String, refundNumber: String, amount: Money, reason: String, payer: Payer,
+                kind: String? = nil) {
         self.registrationId = registrationId
         self.refundNumber = refundNumber
         self.amount = amount
         self.reason = reason
         self.payer = payer
+        self.kind = kind
     }
 }
 
@@ -339,11 +351,14 @@ public struct RefundFailed: MessagePayload, Equatable {
     public var refundNumber: String
     public var amount: Money
     public var error: String
-    public init(registrationId: String, refundNumber: String, amount: Money, error: String) {
+    /// As in `RefundSettled`.
+    public var kind: String?
+    public init(registrationId: String, refundNumber: String, amount: Money, error: String, kind: String? = nil) {
         self.registrationId = registrationId
         self.refundNumber = refundNumber
         self.amount = amount
         self.error = error
+        self.kind = kind
     }
 }
 
@@ -375,15 +390,21 @@ public struct PaidOrdersExport: Codable, Sendable, Equatable {
     }
 }
 
-/// `payment.get_receipt` (request) → `ReceiptDocument`: the numbered receipt of a paid order.
-/// With `accountId`, only that participant's.
+/// `payment.get_receipt` (request) → `ReceiptDocument`: the numbered receipt of a paid order,
+/// named by its order number or by its registration. Who may read it: staff of the envelope's
+/// organization; with `accountId`, only that participant; with `token`, whoever holds the
+/// receipt link (`PaymentSucceeded.receiptUrl`).
 public struct GetReceipt: MessagePayload, Equatable {
     public static let messageType = "payment.get_receipt"
-    public var orderNumber: String
+    public var orderNumber: String?
+    public var registrationId: String?
     public var accountId: String?
-    public init(orderNumber: String, accountId: String? = nil) {
+    public var token: String?
+    public init(orderNumber: String? = nil, registrationId: String? = nil, accountId: String? = nil, token: String? = nil) {
         self.orderNumber = orderNumber
+        self.registrationId = registrationId
         self.accountId = accountId
+        self.token = token
     }
 }
 
@@ -394,5 +415,70 @@ public struct ReceiptDocument: Codable, Sendable, Equatable {
     public init(receiptNumber: String, html: String) {
         self.receiptNumber = receiptNumber
         self.html = html
+    }
+}
+
+// MARK: Refunds for staff
+
+/// `payment.list_refunds` (request, staff) → `[RefundView]`: the organization's refunds, newest
+/// first; with `status`, only those (`manual`: bank transfers waiting to be paid back by hand).
+public struct ListRefunds: MessagePayload, Equatable {
+    public static let messageType = "payment.list_refunds"
+    public var status: String?
+    public var limit: Int
+    public init(status: String? = nil, limit: Int = 100) {
+        self.status = status
+        self.limit = limit
+    }
+}
+
+/// `payment.settle_manual_refund` (request, staff) → `RefundView`: staff paid a `manual` refund
+/// (a bank transfer's) back; it becomes `succeeded` and `payment.refunded` tells the participant.
+/// Settling one already settled answers it again.
+public struct SettleManualRefund: MessagePayload, Equatable {
+    public static let messageType = "payment.settle_manual_refund"
+    public var refundNumber: String
+    public var settledBy: String
+    /// How it was paid back (the bank's reference), for the finance team.
+    public var note: String?
+    public init(refundNumber: String, settledBy: String, note: String?) {
+        self.refundNumber = refundNumber
+        self.settledBy = settledBy
+        self.note = note
+    }
+}
+
+public struct RefundView: Codable, Sendable, Equatable {
+    public var refundNumber: String
+    public var orderNumber: String
+    public var registrationId: String
+    public var amount: Money
+    /// `withdrawal`, `cancellation`, `late_payment`, `duplicate_payment`, …
+    public var reason: String
+    /// `pending`, `processing`, `succeeded`, `failed`, `manual`, `none`.
+    public var status: String
+    /// `order` or `duplicate_payment`.
+    public var kind: String
+    /// The payment it returns: the method it was made with.
+    public var method: String?
+    public var payer: Payer
+    public var lastError: String?
+    public var createdAt: Date
+    public var settledAt: Date?
+    public init(refundNumber: String, orderNumber: String, registrationId: String, amount: Money, reason: String,
+                status: String, kind: String, method: String?, payer: Payer, lastError: String?, createdAt: Date,
+                settledAt: Date?) {
+        self.refundNumber = refundNumber
+        self.orderNumber = orderNumber
+        self.registrationId = registrationId
+        self.amount = amount
+        self.reason = reason
+        self.status = status
+        self.kind = kind
+        self.method = method
+        self.payer = payer
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.settledAt = settledAt
     }
 }

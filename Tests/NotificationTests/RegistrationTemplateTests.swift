@@ -32,10 +32,12 @@ struct RegistrationTemplateTests {
 
     static let payer = Payer(accountId: "acc-17", email: "wang.xm@example.edu.cn", name: "王小明 <b>&", locale: "zh-CN")
 
-    static func payment(method: String = "wechat_pay", receiptNumber: String? = "R-2026-000123") throws -> PaymentSucceeded {
+    static func payment(method: String = "wechat_pay", receiptNumber: String? = "R-2026-000123",
+                        receiptUrl: String? = nil) throws -> PaymentSucceeded {
         PaymentSucceeded(registrationId: "5c0e8a3e-6b1f-4c55-9d1e-2f7a8b9c0d11", orderNumber: "CV20261102000045",
                          amount: try Money(amountMinor: 128_000, currency: "CNY"), method: method,
-                         paidAt: ISO8601.parse("2026-11-02T06:30:00Z")!, receiptNumber: receiptNumber, payer: payer)
+                         paidAt: ISO8601.parse("2026-11-02T06:30:00Z")!, receiptNumber: receiptNumber, payer: payer,
+                         receiptUrl: receiptUrl)
     }
 
     static func refund(reason: String) throws -> RefundSettled {
@@ -216,6 +218,11 @@ struct RegistrationTemplateTests {
                 .contains("Payment method: \(english)\n"))
         }
         #expect(!(try render("payment.succeeded", try Self.payment(receiptNumber: nil), locale: "zh-CN").text.contains("收据")))
+        let link = "https://convene.example.org/v1/receipts/CV20261102000045?token=abc_DEF-123"
+        let linked = try render("payment.succeeded", try Self.payment(receiptUrl: link), locale: "zh-CN")
+        #expect(linked.text.contains("电子收据：\(link)\n") && linked.html?.contains("<a href=\"\(link)\">查看电子收据</a>") == true)
+        #expect(try render("payment.succeeded", try Self.payment(receiptUrl: link), locale: "en").text.contains("Your receipt: \(link)\n"))
+        #expect(!zh.text.contains("电子收据") && !en.text.contains("Your receipt"), "no link, no line")
 
         let waived = try render("payment.succeeded", try Self.payment(method: "waiver", receiptNumber: nil), locale: "zh-CN")
         #expect(waived.subject == "报名费已减免：订单 CV20261102000045")
@@ -252,7 +259,7 @@ struct RegistrationTemplateTests {
                 let payment = event.hasPrefix("payment.")
                 #expect(rule.transactional && rule.channels == ["email", "inbox"], "\(rule.id)")
                 #expect(rule.audience == (payment ? "/payer" : "/registrant") && rule.category == (payment ? "payment" : "registration"))
-                #expect(rule.link == (payment ? nil : "/link"))
+                #expect(rule.link == (event == "payment.succeeded" ? "/receiptUrl" : payment ? nil : "/link"))
                 #expect(library.locales[rule.template] == ["zh-CN", "en"], "\(rule.template)")
             }
         }

@@ -106,7 +106,9 @@ extension Problem {
         if name == "exists" || name.hasSuffix("_exists") { return .conflict }
         // The request is fine but the resource's state refuses it now.
         if ["invalid_state", "illegal_transition", "capacity_full", "closed", "offer_expired", "already_paid", "order_closed",
-            "order_expired", "method_unavailable", "amount_mismatch"].contains(name) { return .conflict }
+            "order_expired", "method_unavailable", "amount_mismatch", "refund_not_manual", "no_receipt"].contains(name) {
+            return .conflict
+        }
         if name.hasSuffix("_required") && !name.hasPrefix("organization") { return .unprocessableContent }
         if name.hasPrefix("invalid_") || name.hasPrefix("unknown_") || name == "too_many" { return .unprocessableContent }
         return .internalServerError

@@ -1,4 +1,5 @@
 import Contracts
+import Crypto
 import Foundation
 
 enum HTML {
@@ -57,5 +58,50 @@ enum ReceiptRenderer {
             \(body)
             </table></body></html>
             """
+    }
+}
+
+/// The link in a payment email that opens the receipt without signing in:
+/// `<public URL>/v1/receipts/<order number>?token=<token>`. The token is 32 random bytes
+/// (base64url) stored with the order; it opens that one receipt and nothing else, as a provider's
+/// hosted receipt URL does.
+enum ReceiptLink {
+    static func makeToken(using generator: inout some RandomNumberGenerator) -> String {
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func makeToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return makeToken(using: &generator)
+    }
+
+    /// nil without a public URL (bank transfer only deployments) or a token.
+    static func url(publicURL: String, orderNumber: String, token: String?) -> String? {
+        guard !publicURL.isEmpty, let token else { return nil }
+        return "\(publicURL)/v1/receipts/\(orderNumber)?token=\(token)"
+    }
+
+    /// Compares in time independent of where the two differ.
+    static func matches(_ presented: String, stored: String?) -> Bool {
+        guard let stored else { return false }
+        let a = Array(presented.utf8), b = Array(stored.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// The refund of a second payment for an order already paid another way. Its number is derived
+/// from the payment it returns, so the same duplicate reported again (another callback, the
+/// reconciliation) records no second refund.
+enum DuplicatePaymentRefund {
+    static let reason = "duplicate_payment"
+
+    static func number(orderNumber: String, method: String, transactionId: String?, paidAt: Date) -> String {
+        let identity = "\(orderNumber)|\(method)|\(transactionId ?? ISO8601.format(paidAt))"
+        let digest = SHA256.hash(data: Array(identity.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "DUP-\(digest)"
     }
 }

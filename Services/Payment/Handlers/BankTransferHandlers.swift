@@ -7,7 +7,7 @@ import Persistence
 struct ConfirmBankTransferHandler: MessageHandler {
     let service: String
     let store = OrderStore()
-    let ledger = Ledger()
+    let ledger: Ledger
     var messageType: String { Self.scoped(ConfirmBankTransfer.messageType, to: service) }
 
     func handle(_ message: Envelope<ConfirmBankTransfer>, context: HandlerContext) async throws -> OrderView {
@@ -40,7 +40,7 @@ struct ConfirmBankTransferHandler: MessageHandler {
 struct ImportBankStatementHandler: MessageHandler {
     let service: String
     let store = OrderStore()
-    let ledger = Ledger()
+    let ledger: Ledger
     var messageType: String { Self.scoped(ImportBankStatement.messageType, to: service) }
     static let maxRows = 10_000
 
@@ -85,13 +85,15 @@ struct ImportBankStatementHandler: MessageHandler {
         guard line.amountMinor == order.amount.amountMinor, line.currency == order.amount.currency else {
             return row("amount_mismatch")
         }
-        if order.status.hasMoney { return row("already_paid") }
-        _ = try await ledger.recordPayment(order, method: PaymentMethod.bankTransfer.rawValue, providerReference: nil,
-                                           transactionId: "statement:" + fingerprint.prefix(16), amountMinor: line.amountMinor,
-                                           paidAt: Date(), emitter: Emitter(context), logger: context.logger, in: tx)
+        // A transfer for an order paid already (another method, or a second transfer) is money
+        // without a seat: it is recorded with a manual refund for staff to pay back.
+        let outcome = try await ledger.recordPayment(order, method: PaymentMethod.bankTransfer.rawValue, providerReference: nil,
+                                                     transactionId: "statement:" + fingerprint.prefix(16),
+                                                     amountMinor: line.amountMinor, paidAt: Date(), emitter: Emitter(context),
+                                                     logger: context.logger, in: tx)
         _ = try await store.recordBankReceipt(fingerprint: fingerprint, orderId: order.id, line: line,
                                               importedBy: message.data.importedBy, in: tx)
-        return row("matched")
+        return row(outcome == .duplicatePayment ? "duplicate_payment" : "matched")
     }
 
     /// The row's content (not its position): the same transfer in another export is the same row.

@@ -186,15 +186,24 @@ enum PaidOrdersCSV {
     }
 }
 
-/// `payment.get_receipt` → `ReceiptDocument`.
+/// `payment.get_receipt` → `ReceiptDocument`. Anything the caller may not read answers
+/// `payment.not_found`, the same as an order that does not exist.
 struct GetReceiptHandler: MessageHandler {
     let service: String
     let store = OrderStore()
     var messageType: String { Self.scoped(GetReceipt.messageType, to: service) }
 
     func handle(_ message: Envelope<GetReceipt>, context: HandlerContext) async throws -> ReceiptDocument {
-        guard let order = try await store.order(number: message.data.orderNumber, in: context.transaction), message.allows(order),
-              message.data.accountId == nil || message.data.accountId == order.payer.accountId else {
+        let request = message.data
+        let order: Order?
+        if let number = request.orderNumber {
+            order = try await store.order(number: number, in: context.transaction)
+        } else if let registrationId = request.registrationId {
+            order = try await store.paidOrder(registrationId: registrationId, in: context.transaction)
+        } else {
+            order = nil
+        }
+        guard let order, message.allows(order), Self.mayRead(order, request, organizationId: message.organizationId) else {
             throw PaymentErrors.notFound()
         }
         guard let receiptNumber = order.receiptNumber, let paidAt = order.paidAt, let method = order.method else {
@@ -204,5 +213,12 @@ struct GetReceiptHandler: MessageHandler {
                                                        description: order.description, amount: order.paid, method: method,
                                                        paidAt: paidAt, payer: order.payer, invoice: order.invoice))
         return ReceiptDocument(receiptNumber: receiptNumber, html: html)
+    }
+
+    /// Staff of the order's organization, the payer (`accountId`), or the holder of the link.
+    static func mayRead(_ order: Order, _ request: GetReceipt, organizationId: String?) -> Bool {
+        if let token = request.token { return ReceiptLink.matches(token, stored: order.receiptToken) }
+        if let accountId = request.accountId { return accountId == order.payer.accountId }
+        return organizationId.map { !$0.isEmpty } ?? false
     }
 }

@@ -22,7 +22,7 @@ struct PaymentTimers: Service {
     let logger: Logger
     let source: String
     let store = OrderStore()
-    let ledger = Ledger()
+    var ledger: Ledger { Ledger(publicURL: settings.publicURL) }
     static let lease: Duration = .seconds(120)
     static let batch = 20
 
@@ -180,16 +180,20 @@ struct PaymentTimers: Service {
     }
 
     private func process(_ refund: Refund) async throws {
+        // A duplicate payment's refund returns that payment, at its own provider.
         guard let order = try await pool.withTransaction({ tx in try await store.order(id: refund.orderId, in: tx) }),
-              let kind = order.method.flatMap({ PaymentMethod(rawValue: $0)?.provider }), let provider = providers[kind] else {
+              let kind = (refund.method ?? order.method).flatMap({ PaymentMethod(rawValue: $0)?.provider }),
+              let provider = providers[kind] else {
             logger.error("a refund whose order was not paid through a configured provider waits",
                          metadata: ["refundNumber": "\(refund.refundNumber)"])
             return
         }
         let request = ProviderRefundRequest(merchantOrderNumber: order.orderNumber,
-                                            providerPaymentReference: order.providerTransactionId,
+                                            providerPaymentReference: refund.kind == .duplicatePayment
+                                                ? refund.providerTransactionId : order.providerTransactionId,
                                             refundNumber: refund.refundNumber, amount: Int(refund.amount.amountMinor),
-                                            total: Int(order.paid.amountMinor), currency: refund.amount.currency,
+                                            total: Int(refund.paidAmountMinor ?? order.paid.amountMinor),
+                                            currency: refund.amount.currency,
                                             reason: refund.reason)
         let attempt = refund.attempts + 1
         let result: Result<ProviderRefundState, PaymentProviderError>

@@ -15,7 +15,7 @@ struct ProviderCallbackHandler: MessageHandler {
     let providers: Providers
     let clock: @Sendable () -> Date
     let store = OrderStore()
-    let ledger = Ledger()
+    let ledger: Ledger
     var messageType: String { Self.scoped(ProviderCallback.messageType, to: service) }
     var batchable: Bool { false }
 

@@ -10,7 +10,6 @@ import Persistence
 struct RefundHandler: MessageHandler {
     let service: String
     let store = OrderStore()
-    let ledger = Ledger()
     var messageType: String { Self.scoped(RequestRefund.messageType, to: service) }
 
     func handle(_ message: Envelope<RequestRefund>, context: HandlerContext) async throws -> Empty {

@@ -22,6 +22,8 @@ struct Order: Sendable {
     var expiresAt: Date
     var paidAt: Date?
     var receiptNumber: String?
+    /// Opens the receipt through its link (`/v1/receipts/{order}?token=`).
+    var receiptToken: String?
     var invoice: InvoiceDetails?
     var createdAt: Date
 
@@ -45,6 +47,7 @@ struct Order: Sendable {
         expiresAt = try row.date("expires_at")
         paidAt = row.isNull("paid_at") ? nil : try row.date("paid_at")
         receiptNumber = row["receipt_number"]
+        receiptToken = row["receipt_token"]
         invoice = try row["invoice"].map { try ConveneJSON.decode(InvoiceDetails.self, from: Array($0.utf8)) }
         createdAt = try row.date("created_at")
     }
@@ -78,6 +81,13 @@ struct Checkout: Sendable {
 }
 
 struct Refund: Sendable {
+    enum Kind: String, Sendable {
+        /// Returns (part of) the order's own payment.
+        case order
+        /// Returns a second payment for an order already paid another way.
+        case duplicatePayment = "duplicate_payment"
+    }
+
     var refundNumber: String
     var orderId: UUID
     var amount: Money
@@ -85,6 +95,14 @@ struct Refund: Sendable {
     var status: String
     var providerRefundId: String?
     var attempts: Int
+    var kind: Kind
+    /// For a duplicate payment: the payment it returns (else the order's own).
+    var method: String?
+    var providerTransactionId: String?
+    var paidAmountMinor: Int64?
+    var lastError: String?
+    var createdAt: Date
+    var settledAt: Date?
 
     init(row: PGRow) throws {
         refundNumber = try row.string("refund_number")
@@ -94,6 +112,16 @@ struct Refund: Sendable {
         status = try row.string("status")
         providerRefundId = row["provider_refund_id"]
         attempts = try row.int("attempts")
+        guard let kind = Kind(rawValue: try row.string("kind")) else {
+            throw ConveneError(code: "payment.corrupt_row", message: "unknown refund kind")
+        }
+        self.kind = kind
+        method = row["method"]
+        providerTransactionId = row["provider_transaction_id"]
+        paidAmountMinor = row["paid_amount_minor"].flatMap { Int64($0) }
+        lastError = row["last_error"]
+        createdAt = try row.date("created_at")
+        settledAt = row.isNull("settled_at") ? nil : try row.date("settled_at")
     }
 }
 
@@ -102,7 +130,7 @@ struct OrderStore: Sendable {
     static let columns = """
         id, order_number, registration_id, conference_id, organization_id, payer::text AS payer, description, amount_minor,
         currency, methods::text AS methods, status, method, provider_reference, provider_transaction_id, paid_amount_minor,
-        bank_reference, expires_at, paid_at, receipt_number, invoice::text AS invoice, created_at
+        bank_reference, expires_at, paid_at, receipt_number, receipt_token, invoice::text AS invoice, created_at
         """
 
     static func parseTextArray(_ text: String) -> [String] {
@@ -167,10 +195,12 @@ struct OrderStore: Sendable {
     }
 
     /// Records money received: status, method, the provider's ids and a receipt number
-    /// (sequential per organization and year) allocated in this transaction.
+    /// (sequential per organization and year) allocated in this transaction, with its link token.
     func markPaid(_ order: Order, status: OrderStatus, method: String, providerReference: String?, transactionId: String?,
-                  amountMinor: Int64, paidAt: Date, issueReceipt: Bool, in tx: Transaction) async throws -> String? {
+                  amountMinor: Int64, paidAt: Date, issueReceipt: Bool,
+                  in tx: Transaction) async throws -> (number: String, token: String)? {
         var receipt: String?
+        var token: String?
         if issueReceipt {
             let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: paidAt).year ?? 0
             let sequence = try await tx.query("""
@@ -179,13 +209,16 @@ struct OrderStore: Sendable {
                 RETURNING last_value
                 """, [order.organizationId ?? "", year]).first!.int("last_value")
             receipt = ReceiptNumber.format(year: year, sequence: sequence)
+            token = ReceiptLink.makeToken()
         }
         try await tx.query("""
             UPDATE orders SET status = $2, method = $3, provider_reference = coalesce($4, provider_reference),
-                provider_transaction_id = $5, paid_amount_minor = $6, paid_at = $7, receipt_number = $8, updated_at = now()
+                provider_transaction_id = $5, paid_amount_minor = $6, paid_at = $7, receipt_number = $8, receipt_token = $9,
+                updated_at = now()
             WHERE id = $1
-            """, [order.id, status.rawValue, method, providerReference, transactionId, amountMinor, paidAt, receipt])
-        return receipt
+            """, [order.id, status.rawValue, method, providerReference, transactionId, amountMinor, paidAt, receipt, token])
+        guard let receipt, let token else { return nil }
+        return (receipt, token)
     }
 
     /// Pushes an order's next timer check.
@@ -317,17 +350,58 @@ struct OrderStore: Sendable {
         try await tx.query("SELECT * FROM refunds WHERE order_id = $1 ORDER BY created_at", [orderId]).rows.map(Refund.init)
     }
 
-    /// What is refunded or on its way (not failed).
+    /// What of the order's own payment is refunded or on its way (not failed). Refunds of a
+    /// duplicate payment return other money and do not count.
     func refundedTotal(orderId: UUID, in tx: Transaction) async throws -> Int64 {
         try await tx.query("""
             SELECT coalesce(sum(amount_minor), 0) AS total FROM refunds
-            WHERE order_id = $1 AND status IN ('pending', 'processing', 'succeeded', 'manual')
+            WHERE order_id = $1 AND kind = 'order' AND status IN ('pending', 'processing', 'succeeded', 'manual')
             """, [orderId]).first!.int64("total")
     }
 
     func settledRefundTotal(orderId: UUID, in tx: Transaction) async throws -> Int64 {
-        try await tx.query("SELECT coalesce(sum(amount_minor), 0) AS total FROM refunds WHERE order_id = $1 AND status = 'succeeded'",
-                           [orderId]).first!.int64("total")
+        try await tx.query("""
+            SELECT coalesce(sum(amount_minor), 0) AS total FROM refunds
+            WHERE order_id = $1 AND kind = 'order' AND status = 'succeeded'
+            """, [orderId]).first!.int64("total")
+    }
+
+    /// Records the refund of a second payment (`duplicate_payment`): it returns `amount` of the
+    /// payment `transactionId` made with `method`. False when that refund number exists already.
+    func insertDuplicatePaymentRefund(number: String, orderId: UUID, amount: Money, method: String, transactionId: String?,
+                                      reason: String, status: String, in tx: Transaction) async throws -> Bool {
+        try await tx.query("""
+            INSERT INTO refunds (refund_number, order_id, amount_minor, currency, reason, status, next_attempt_at, kind, method,
+                                 provider_transaction_id, paid_amount_minor)
+            VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'pending' THEN now() END, 'duplicate_payment', $7, $8, $3)
+            ON CONFLICT DO NOTHING
+            """, [number, orderId, amount.amountMinor, amount.currency, reason, status, method, transactionId]).affectedRows == 1
+    }
+
+    /// Refunds of the organization's orders, newest first; only those in `status` when given.
+    func refunds(organizationId: String, status: String?, limit: Int, in tx: Transaction) async throws -> [(Refund, Order)] {
+        let rows = try await tx.query("""
+            SELECT r.*
+            FROM refunds r JOIN orders o ON o.id = r.order_id
+            WHERE o.organization_id = $1 AND ($2::text IS NULL OR r.status = $2)
+            ORDER BY r.created_at DESC LIMIT $3
+            """, [organizationId, status, limit]).rows
+        var result: [(Refund, Order)] = []
+        for row in rows {
+            let refund = try Refund(row: row)
+            guard let order = try await order(id: refund.orderId, in: tx) else { continue }
+            result.append((refund, order))
+        }
+        return result
+    }
+
+    func wasSettledByStaff(_ number: String, in tx: Transaction) async throws -> Bool {
+        try await tx.query("SELECT 1 FROM refunds WHERE refund_number = $1 AND settled_by IS NOT NULL", [number]).first != nil
+    }
+
+    /// A manual (bank transfer) refund paid back by staff.
+    func recordManualSettlement(_ number: String, settledBy: String, note: String?, in tx: Transaction) async throws {
+        try await tx.query("UPDATE refunds SET settled_by = $2, note = $3 WHERE refund_number = $1", [number, settledBy, note])
     }
 
     func insertRefund(number: String, orderId: UUID, amount: Money, reason: String, status: String, in tx: Transaction) async throws -> Bool {

@@ -64,6 +64,8 @@ struct OnRefundFailed: MessageHandler {
     var messageType: String { RefundFailed.messageType }
 
     func handle(_ message: Envelope<RefundFailed>, context: HandlerContext) async throws -> Empty {
+        // A duplicate payment's refund was payment's own business, never counted here.
+        guard message.data.kind != "duplicate_payment" else { return Empty() }
         guard let id = UUID(uuidString: message.data.registrationId),
               var record = try await store.find(id, forUpdate: true, in: context.transaction),
               message.data.amount.currency == record.state.refunded.currency else { return Empty() }
