@@ -265,4 +265,21 @@ struct RegistrationTemplateTests {
         }
         #expect(book.rules(for: "payment.order_created").isEmpty, "registration.awaiting_payment asks for the money")
     }
+
+    @Test("\"registration received\" goes out only while the registration waits for review; otherwise the outcome's message says it all")
+    func receivedOnlyForReview() throws {
+        func submitted(_ status: String) -> JSONValue {
+            .object(["status": .string(status), "registrant": .object(["accountId": .string("a1"), "email": .string("a@example.org")])])
+        }
+        #expect(book.rules(for: "registration.submitted", data: submitted("pending_review")).map(\.id) == ["registration-submitted-registrant"])
+        for status in ["confirmed", "awaiting_payment", "waitlisted"] {
+            #expect(book.rules(for: "registration.submitted", data: submitted(status)).isEmpty, "\(status)")
+        }
+        #expect(book.rules(for: "registration.submitted", data: .object([:])).isEmpty, "no status, no match")
+        #expect(book.rules(for: "registration.confirmed", data: submitted("confirmed")).count == 1, "rules without a condition always apply")
+        let broken = RuleBook(version: 1, rules: [.init(id: "x", event: "e.f", template: "registration.submitted", category: "c",
+                                                        transactional: true, channels: ["email"], audience: "/a", link: nil,
+                                                        when: ["status": ["x"]])])
+        #expect(throws: RuleBook.Invalid.self) { try broken.validate(templates: library) }
+    }
 }

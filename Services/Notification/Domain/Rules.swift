@@ -18,6 +18,17 @@ struct RuleBook: Sendable {
         var audience: String
         /// JSON pointer to a link the in-app inbox shows with the message.
         var link: String?
+        /// Only events whose data has, at each JSON pointer, one of the listed strings, e.g.
+        /// `{"/status": ["pending_review"]}`: "registration received" is worth a message of its
+        /// own only while staff review it; otherwise the outcome's message follows at once.
+        var when: [String: [String]]?
+
+        func applies(to data: JSONValue) -> Bool {
+            guard let when else { return true }
+            return when.allSatisfy { pointer, accepted in
+                if case .string(let value)? = data.resolve(pointer: pointer) { accepted.contains(value) } else { false }
+            }
+        }
     }
 
     struct Invalid: Error, CustomStringConvertible {
@@ -55,10 +66,16 @@ struct RuleBook: Sendable {
             guard rule.audience.hasPrefix("/") || rule.audience.isEmpty else {
                 throw Invalid(description: "rule \(rule.id): audience is a JSON pointer like /registrant")
             }
+            for (pointer, accepted) in rule.when ?? [:] where !pointer.hasPrefix("/") || accepted.isEmpty {
+                throw Invalid(description: "rule \(rule.id): when maps JSON pointers like /status to the values accepted")
+            }
         }
     }
 
     func rules(for event: String) -> [Rule] { rules.filter { $0.event == event } }
+
+    /// The rules of `event` whose condition its data meets.
+    func rules(for event: String, data: JSONValue) -> [Rule] { rules(for: event).filter { $0.applies(to: data) } }
 
     func rule(id: String) -> Rule? { rules.first { $0.id == id } }
 

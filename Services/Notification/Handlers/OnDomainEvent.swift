@@ -25,7 +25,7 @@ struct OnDomainEvent: MessageHandler {
     }
 
     private func applyRules(to message: Envelope<JSONValue>, context: HandlerContext) async throws {
-        let matching = rules.rules(for: message.type)
+        let matching = rules.rules(for: message.type, data: message.data)
         guard !matching.isEmpty else { return }
         let tx = context.transaction
         let overrides = try await settingsStore.ruleSettings(organizationId: message.organizationId, in: tx)
