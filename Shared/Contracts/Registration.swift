@@ -215,10 +215,27 @@ public struct ListRegistrations: MessagePayload, Equatable {
     public var accountId: String?
     public var conferenceId: String?
     public var status: String?
-    public init(accountId: String? = nil, conferenceId: String? = nil, status: String? = nil) {
+    /// 1…500 per page (100 when absent).
+    public var limit: Int?
+    /// The `next` of the previous page.
+    public var after: String?
+    public init(accountId: String? = nil, conferenceId: String? = nil, status: String? = nil, limit: Int? = nil,
+                after: String? = nil) {
         self.accountId = accountId
         self.conferenceId = conferenceId
         self.status = status
+        self.limit = limit
+        self.after = after
+    }
+}
+
+/// `registration.list` → a page, oldest submission first; `next` names the following page.
+public struct RegistrationPage: Codable, Sendable, Equatable {
+    public var items: [RegistrationView]
+    public var next: String?
+    public init(items: [RegistrationView], next: String?) {
+        self.items = items
+        self.next = next
     }
 }
 

@@ -63,9 +63,18 @@ struct CapacityLoadTests {
             }
             try await group.waitForAll()
         }
+        // Pages of 200 (the organizer's list is paged): every registration once, none twice.
         func statuses() async throws -> [String: Int] {
-            let all = try await stack.call(.get, "/v1/organizations/\(organization)/conferences/\(conference)/registrations",
-                                           token: organizer).decode(ItemList<RegistrationView>.self).items
+            var all: [RegistrationView] = []
+            var after: String?
+            repeat {
+                let page = try await stack.call(
+                    .get, "/v1/organizations/\(organization)/conferences/\(conference)/registrations?limit=200"
+                        + (after.map { "&after=\($0)" } ?? ""), token: organizer).decode(RegistrationPage.self)
+                all += page.items
+                after = page.next
+            } while after != nil
+            #expect(all.count == 500 && Set(all.map(\.id)).count == 500)
             return Dictionary(all.map { ($0.status, 1) }, uniquingKeysWith: +)
         }
         var counts = try await statuses()

@@ -108,6 +108,14 @@ struct RegistrationFlowTests {
         let listed = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations",
                                           token: organizer).decode(ItemList<RegistrationView>.self).items
         #expect(listed.filter { $0.status == "confirmed" }.count == 2)
+        let base = "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations"
+        let firstPage = try await stack.call(.get, base + "?limit=1", token: organizer).decode(RegistrationPage.self)
+        let next = try #require(firstPage.next)
+        let secondPage = try await stack.call(.get, base + "?limit=1&after=\(next)", token: organizer).decode(RegistrationPage.self)
+        #expect(firstPage.items.count == 1 && secondPage.items.count == 1 && firstPage.items[0].id != secondPage.items[0].id)
+        #expect([firstPage.items[0].id, secondPage.items[0].id] == Array(listed.prefix(2).map(\.id)), "pages follow the full list's order")
+        #expect(try await stack.call(.get, base + "?after=yesterday", token: organizer).status == 422)
+        #expect(try await stack.call(.get, base + "?limit=501", token: organizer).status == 422)
         let csv = try await stack.call(.get, "/v1/organizations/\(stack.organizationId)/conferences/\(conference)/registrations.csv",
                                        token: organizer)
         #expect(csv.status == 200 && csv.header(named: "Content-Type")?.hasPrefix("text/csv") == true)

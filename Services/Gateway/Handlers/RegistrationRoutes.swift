@@ -71,11 +71,13 @@ struct RegistrationRoutes {
                 as: RegistrationView.self, organizationId: nil, context: context)
             return try JSONResponse.make(view, status: .created, headers: [.location: "/v1/me/registrations/\(view.id)"])
         }
-        routes.get("me/registrations") { _, context -> Response in
+        routes.get("me/registrations") { request, context -> Response in
             let principal = try context.requirePrincipal()
-            let views = try await service.call(ListRegistrations(accountId: principal.accountId), as: [RegistrationView].self,
-                                               organizationId: nil, context: context)
-            return try JSONResponse.make(ItemList(items: views))
+            let query = QueryParameters(request)
+            return try await service.respond(
+                ListRegistrations(accountId: principal.accountId, limit: try query.int("limit", default: 100, in: 1...500),
+                                  after: try query.string("after", maxLength: 64)),
+                as: RegistrationPage.self, organizationId: nil, context: context)
         }
         routes.get("me/registrations/:id") { _, context -> Response in
             let principal = try context.requirePrincipal()
@@ -119,10 +121,11 @@ struct RegistrationRoutes {
         routes.get("organizations/:org/conferences/:id/registrations") { request, context -> Response in
             let organizationId = try context.organizerOrganization()
             let id = try context.resourceId("id", kind: "conference")
-            let status = try QueryParameters(request).string("status", maxLength: 32)
-            let views = try await service.call(ListRegistrations(conferenceId: id, status: status), as: [RegistrationView].self,
-                                               organizationId: organizationId, context: context)
-            return try JSONResponse.make(ItemList(items: views))
+            let query = QueryParameters(request)
+            return try await service.respond(
+                ListRegistrations(conferenceId: id, status: try query.string("status", maxLength: 32),
+                                  limit: try query.int("limit", default: 100, in: 1...500), after: try query.string("after", maxLength: 64)),
+                as: RegistrationPage.self, organizationId: organizationId, context: context)
         }
         // GET …/registrations.csv and …/registrations.xlsx: every registration with its answers
         for format in ["csv", "xlsx"] {

@@ -23,8 +23,7 @@ struct ExportRegistrationsHandler: MessageHandler {
         let fixed = ["registration_id", "submitted_at", "status", "category", "name", "email", "price", "paid", "refunded",
                      "currency", "consent_to_contact", "invoice_title", "invoice_tax_id"]
         rows.append(fixed + form.fields.map { $0.label["zh-CN"] ?? $0.label["en"] ?? $0.key })
-        for record in try await store.list(accountId: nil, conferenceId: conferenceId, organizationId: organizationId, status: nil,
-                                           limit: nil, in: context.transaction) {
+        for record in try await store.all(conferenceId: conferenceId, organizationId: organizationId, in: context.transaction) {
             let state = record.state
             let cells = [record.id.lowercased, ISO8601.format(record.submittedAt), state.status.rawValue, state.category,
                          record.registrant.name, record.registrant.email, String(state.price.amountMinor), String(state.paid.amountMinor),

@@ -66,19 +66,28 @@ struct ListRegistrationsHandler: MessageHandler {
     let flow: RegistrationFlow
     var messageType: String { ListRegistrations.messageType }
 
-    func handle(_ message: Envelope<ListRegistrations>, context: HandlerContext) async throws -> [RegistrationView] {
+    func handle(_ message: Envelope<ListRegistrations>, context: HandlerContext) async throws -> RegistrationPage {
         let request = message.data
         let conferenceId = try request.conferenceId.map { try RegistrationIds.parse($0, "conference") }
         let organizationId = request.accountId == nil ? try message.requireOrganization() : nil
         guard request.accountId != nil || conferenceId != nil else {
             throw ConveneError(code: "registration.invalid_request", message: "name an account or a conference")
         }
-        var views: [RegistrationView] = []
-        for record in try await store.list(accountId: request.accountId, conferenceId: conferenceId, organizationId: organizationId,
-                                           status: request.status, in: context.transaction) {
-            views.append(try await flow.view(record, in: context.transaction))
+        let limit = request.limit ?? 100
+        guard (1...500).contains(limit) else {
+            throw ConveneError(code: "registration.invalid_request", message: "limit is 1–500", details: ["limit": "1–500"])
         }
-        return views
+        let cursor = try request.after.map { text in
+            guard let cursor = RegistrationCursor(text) else {
+                throw ConveneError(code: "registration.invalid_cursor", message: "not a cursor from a previous page")
+            }
+            return cursor
+        }
+        let page = try await store.list(accountId: request.accountId, conferenceId: conferenceId, organizationId: organizationId,
+                                        status: request.status, limit: limit, after: cursor, in: context.transaction)
+        var views: [RegistrationView] = []
+        for record in page.items { views.append(try await flow.view(record, in: context.transaction)) }
+        return RegistrationPage(items: views, next: page.next?.text)
     }
 }
 

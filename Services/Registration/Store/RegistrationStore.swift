@@ -152,13 +152,28 @@ struct RegistrationStore: Sendable {
     }
 
     /// Oldest first; at most `limit` (nil: all of them, for an export that must not lose rows).
-    func list(accountId: String?, conferenceId: UUID?, organizationId: String?, status: String?, limit: Int? = 10_000,
-              in tx: Transaction) async throws -> [RegistrationRecord] {
-        try await tx.query(Self.select + """
+    /// A page, oldest submission first, after the cursor (the last item's `(submitted_at, id)` of
+    /// the previous page); one more row than `limit` is read to know whether a next page exists.
+    func list(accountId: String?, conferenceId: UUID?, organizationId: String?, status: String?, limit: Int,
+              after cursor: RegistrationCursor?, in tx: Transaction) async throws -> (items: [RegistrationRecord], next: RegistrationCursor?) {
+        let rows = try await tx.query(Self.select + """
              WHERE ($1::text IS NULL OR account_id = $1) AND ($2::uuid IS NULL OR conference_id = $2)
                AND ($3::text IS NULL OR organization_id = $3) AND ($4::text IS NULL OR status = $4)
+               AND ($6::bigint IS NULL
+                    OR (submitted_at, id) > (timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid))
              ORDER BY submitted_at, id LIMIT $5
-            """, [accountId, conferenceId, organizationId, status, limit]).rows.map(Self.record)
+            """, [accountId, conferenceId, organizationId, status, limit + 1, cursor?.micros, cursor?.id]).rows
+        let records = try rows.map(Self.record)
+        let items = Array(records.prefix(limit))
+        let next = records.count > limit ? items.last.map { RegistrationCursor(after: $0) } : nil
+        return (items, next)
+    }
+
+    /// Every registration of a conference, oldest first (exports: nothing may be left out).
+    func all(conferenceId: UUID, organizationId: String, in tx: Transaction) async throws -> [RegistrationRecord] {
+        try await tx.query(Self.select + """
+             WHERE conference_id = $1 AND organization_id = $2 ORDER BY submitted_at, id
+            """, [conferenceId, organizationId]).rows.map(Self.record)
     }
 
     /// Active registrations of a conference (for a cancellation), oldest first.
@@ -218,4 +233,28 @@ struct RegistrationStore: Sendable {
     static func json(_ value: some Encodable) throws -> String {
         String(decoding: try ConveneJSON.encode(value), as: UTF8.self)
     }
+}
+
+/// Where a page of registrations ends: the last item's submission time (microseconds, as
+/// PostgreSQL stores it) and id. Clients see it as `<micros>_<uuid>`.
+struct RegistrationCursor: Equatable {
+    var micros: Int64
+    var id: UUID
+
+    init(micros: Int64, id: UUID) {
+        self.micros = micros
+        self.id = id
+    }
+
+    init(after record: RegistrationRecord) {
+        self.init(micros: Int64((record.submittedAt.timeIntervalSince1970 * 1_000_000).rounded()), id: record.id)
+    }
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        self.init(micros: micros, id: id)
+    }
+
+    var text: String { "\(micros)_\(id.uuidString.lowercased())" }
 }
