@@ -46,6 +46,14 @@ public struct HandlerContext: Sendable {
                                      exchange: Exchange.events)
     }
 
+    /// Emits one payload as several events (a transition that is both `registration.submitted`
+    /// and `registration.confirmed`), in one statement.
+    public func publish<P: Codable & Sendable>(_ payload: P, as types: [String], version: Int = 1,
+                                                organizationId: String? = nil) async throws {
+        try await transaction.outbox(types.map { envelope(payload, type: $0, version: version, organizationId: organizationId) },
+                                     exchange: Exchange.events)
+    }
+
     /// Sends a command to another service (committed with the transaction).
     public func send<P: MessagePayload>(_ payload: P, organizationId: String? = nil) async throws {
         try await transaction.outbox(envelope(payload, type: P.messageType, version: P.version, organizationId: organizationId),
@@ -161,12 +169,26 @@ public final class Dispatcher: Sendable {
                       PGTextArray(batch.map(\.header.type))]).rows.map { try $0.uuid("message_id") })
             var outcomes: [Outcome] = []
             outcomes.reserveCapacity(routed.count)
+            var replies: [(id: UUID, reply: [UInt8])] = []
             for (message, handler, logger) in routed {
                 if fresh.remove(message.header.id) != nil {
-                    outcomes.append(try await run(message, handler: handler, in: tx, logger: logger))
+                    let outcome = try await run(message, handler: handler, in: tx, logger: logger, recordReply: false)
+                    if message.delivery.properties.replyTo != nil, case .handled(let reply) = outcome {
+                        replies.append((message.header.id, reply))
+                    }
+                    outcomes.append(outcome)
                 } else {
                     outcomes.append(try await storedOutcome(of: message, in: tx))
                 }
+            }
+            // The batch's answers in one statement, for a redelivered request to get the same.
+            if !replies.isEmpty {
+                try await tx.query("""
+                    UPDATE inbox SET response = decode(r.response, 'base64')
+                    FROM unnest($2::uuid[], $3::text[]) AS r(id, response)
+                    WHERE inbox.consumer = $1 AND inbox.message_id = r.id
+                    """, [consumer, PGTextArray(replies.map { $0.id.uuidString.lowercased() }),
+                          PGTextArray(replies.map { Data($0.reply).base64EncodedString() })])
             }
             return outcomes
         }
@@ -215,11 +237,12 @@ public final class Dispatcher: Sendable {
     }
 
     /// Runs the handler for a message whose inbox row was just recorded.
-    private func run(_ message: IncomingMessage, handler: AnyHandler, in tx: Transaction, logger: Logger) async throws -> Outcome {
+    private func run(_ message: IncomingMessage, handler: AnyHandler, in tx: Transaction, logger: Logger,
+                     recordReply: Bool = true) async throws -> Outcome {
         let header = message.header
         let context = HandlerContext(transaction: tx, logger: logger, service: service, message: message)
         let reply = try await handler.handle(message, context)
-        if message.delivery.properties.replyTo != nil {
+        if recordReply && message.delivery.properties.replyTo != nil {
             try await tx.query("UPDATE inbox SET response = $3 WHERE consumer = $1 AND message_id = $2",
                                [service, header.id, reply])
         }

@@ -1,5 +1,6 @@
 import Contracts
 import Logging
+import Synchronization
 
 /// A bounded pool of connections to one schema. Callers beyond `size` wait their turn; broken
 /// connections are dropped and replaced on demand.
@@ -74,6 +75,15 @@ public final class PGPool: Sendable {
 public struct Transaction: Sendable {
     public let connection: PGConnection
     public let schema: String
+    /// What a handler learned in this transaction and may reuse while it lasts (e.g. a row it
+    /// locked): the handlers of a batch share one transaction. Gone with the transaction.
+    public let locals: TransactionLocals
+
+    public init(connection: PGConnection, schema: String, locals: TransactionLocals = TransactionLocals()) {
+        self.connection = connection
+        self.schema = schema
+        self.locals = locals
+    }
 
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PGEncodable] = []) async throws -> PGResult {
@@ -145,5 +155,25 @@ actor PoolState {
         let pending = waiters
         waiters.removeAll()
         pending.forEach { $0.resume(throwing: PGError(sqlState: "08003", message: "pool is closed")) }
+    }
+}
+
+/// Values kept for the length of one transaction, by key. A writer that changes what a value was
+/// read from removes it (or everything), so a later reader in the transaction reads again.
+public final class TransactionLocals: Sendable {
+    private let values = Mutex<[String: any Sendable]>([:])
+
+    public init() {}
+
+    public subscript<T: Sendable>(_ key: String, as type: T.Type = T.self) -> T? {
+        values.withLock { $0[key] as? T }
+    }
+
+    public func set(_ value: (any Sendable)?, for key: String) {
+        values.withLock { $0[key] = value }
+    }
+
+    public func removeAll() {
+        values.withLock { $0.removeAll() }
     }
 }

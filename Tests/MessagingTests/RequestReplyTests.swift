@@ -36,6 +36,36 @@ struct RequestReplyTests {
         #expect(ContinuousClock.now - started < .seconds(3))
     }
 
+    @Test("requests answered together in one transaction each get their own answer, and each answer is kept for a redelivery")
+    func batchedRequestsKeepTheirAnswers() async throws {
+        let harness = try await Harness(handlers: { [EchoNote(messageType: "\($0).echo")] }, concurrency: 2)
+        defer { Task { await harness.stop() } }
+        try await harness.startConsuming()
+        harness.consumer.stop()
+        let (client, publisher, task) = try client()
+        defer { task.cancel(); Task { await publisher.shutdown() } }
+        #expect(await client.waitUntilReady())
+        // The requests wait in the queue, then arrive in bursts that share transactions.
+        let keys = (0..<40).map { "note-\($0)-\(UUID().uuidString.prefix(6).lowercased())" }
+        async let answers = withThrowingTaskGroup(of: (String, Note?).self) { group in
+            for key in keys {
+                group.addTask { (key, try await client.request("\(harness.name).echo", Note(key: key), as: Note.self, timeout: .seconds(20)).get()) }
+            }
+            return try await group.reduce(into: [String: Note?]()) { $0[$1.0] = $1.1 }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await Harness.restartConsumer(of: harness)
+        let received = try await answers
+        for key in keys { #expect(received[key] == Note(key: key.uppercased()), "\(key)") }
+        let rows = try await harness.pool.withConnection {
+            try await $0.query("SELECT response, received_at FROM inbox WHERE consumer = $1", [harness.name.pgValue])
+        }.rows
+        let kept = try rows.map { try ConveneJSON.decode(Reply<Note>.self, from: try $0.bytes("response")).get().key }
+        #expect(Set(kept) == Set(keys.map { $0.uppercased() }), "every answer is kept with its own request")
+        #expect(Set(try rows.map { try $0.date("received_at") }).count < rows.count, "some requests shared a transaction")
+        await second.stop()
+    }
+
     @Test("a request to a service that is down fails with a timeout within its deadline")
     func timeoutWhenServiceDown() async throws {
         // The queue exists (a service that was deployed) but nothing consumes it.

@@ -34,6 +34,9 @@ struct CapacityPolicy: Codable, Sendable, Equatable {
     func limit(for category: String) -> Int? { perCategory[category] ?? nil }
 
     /// Whether one more seat fits both the overall and the category's limit.
+    /// No limit applies to `category`: `decide` answers `.seat` whatever is held or waiting.
+    func isUnlimited(_ category: String) -> Bool { overall == nil && limit(for: category) == nil }
+
     func hasRoom(for category: String, in counts: CapacityCounts) -> Bool {
         if let overall, counts.overallHeld >= overall { return false }
         if let limit = limit(for: category), counts.held(category) >= limit { return false }

@@ -34,11 +34,11 @@ struct SubmitRegistrationHandler: MessageHandler {
             id: UUID(), conferenceId: conferenceId, organizationId: conference.organizationId, registrant: request.registrant,
             state: transition.registration, answers: answers.values, invoice: request.invoice,
             consentToContact: request.consentToContact, waitlistPosition: nil, submittedAt: now, updatedAt: now)
-        guard try await store.insert(record, in: context.transaction) else {
+        guard let stored = try await store.insert(record, in: context.transaction) else {
             throw ConveneError(code: "registration.exists", message: "you have a registration for this conference already")
         }
-        try await flow.carryOut(transition, for: record, conference: conference, rules: rules, context: context, now: now)
-        return try await flow.view(try await store.find(record.id, in: context.transaction)!, in: context.transaction)
+        try await flow.carryOut(transition, for: stored, conference: conference, rules: rules, context: context, now: now)
+        return try await flow.view(stored, in: context.transaction)
     }
 }
 

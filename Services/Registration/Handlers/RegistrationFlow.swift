@@ -29,25 +29,43 @@ struct RegistrationFlow: Sendable {
         }
     }
 
-    /// Loads what a decision about `conferenceId` needs, locking its seats.
+    /// Loads what a decision about `conferenceId` needs, locking its seats. The lock lasts until
+    /// the transaction ends, so the next decision in the same transaction (a batch of
+    /// submissions) reuses what was read; writing the settings or the conference forgets it.
     func locked(conferenceId: UUID, in tx: Transaction) async throws -> (ConferenceRecord, Rules) {
+        let key = "registration.locked:\(conferenceId.lowercased)"
+        if let known: LockedConference = tx.locals[key] { return (known.conference, known.rules) }
         guard let conference = try await store.conference(conferenceId, in: tx),
               let settings = try await store.settings(conferenceId: conferenceId, lock: true, in: tx) else {
             throw ConveneError(code: "registration.not_found", message: "no registration for this conference")
         }
-        return (conference, try Rules(settings))
+        let rules = try Rules(settings)
+        tx.locals.set(LockedConference(conference: conference, rules: rules), for: key)
+        return (conference, rules)
+    }
+
+    private struct LockedConference: Sendable {
+        var conference: ConferenceRecord
+        var rules: Rules
     }
 
     /// The context of a transition now: the price of the registration's category, and where a
     /// new seat request would land.
     func context(category: String, rules: Rules, now: Date, in conferenceId: UUID, tx: Transaction,
                  price: Money? = nil) async throws -> TransitionContext {
-        let counts = try await store.counts(conferenceId: conferenceId, in: tx)
-        let waitlist = try await store.waitlist(conferenceId: conferenceId, in: tx)
+        // Without a limit on the category or overall, every request has a seat whatever is held
+        // or waiting: the counts need not be read.
+        let seat: SeatDecision
+        if rules.capacity.isUnlimited(category) {
+            seat = .seat
+        } else {
+            let counts = try await store.counts(conferenceId: conferenceId, in: tx)
+            let waitlist = try await store.waitlist(conferenceId: conferenceId, in: tx)
+            seat = rules.capacity.decide(category: category, counts: counts, waitlist: waitlist)
+        }
         return TransitionContext(now: now, reviewRequired: rules.settings.reviewRequired,
                                  price: try price ?? rules.fees.price(category: category, at: now),
-                                 seat: rules.capacity.decide(category: category, counts: counts, waitlist: waitlist),
-                                 refundPolicy: rules.refundPolicy)
+                                 seat: seat, refundPolicy: rules.refundPolicy)
     }
 
     /// Applies `command` to the (locked) registration and everything that follows from it.
@@ -93,9 +111,9 @@ struct RegistrationFlow: Sendable {
                 offerNext = true
             }
         }
-        for event in transition.events {
+        if !transition.events.isEmpty {
             try await context.publish(notice(record, conference: conference, comment: comment),
-                                      as: event.rawValue, organizationId: record.organizationId)
+                                      as: transition.events.map(\.rawValue), organizationId: record.organizationId)
         }
         if offerNext { try await offerFreedSeats(conference: conference, rules: rules, context: context, now: now) }
     }

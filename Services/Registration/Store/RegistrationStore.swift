@@ -38,6 +38,7 @@ struct RegistrationStore: Sendable {
 
     /// Applies a scheduling event unless a newer one was applied already.
     func upsertConference(id: UUID, organizationId: String, sequence: Int, details: ConferenceDetails, in tx: Transaction) async throws {
+        tx.locals.removeAll()
         try await tx.query("""
             INSERT INTO conferences (id, organization_id, title, starts_at, ends_at, time_zone, registration_opens_at,
                                      registration_closes_at, sequence)
@@ -51,7 +52,8 @@ struct RegistrationStore: Sendable {
 
     /// Marks it cancelled; answers whether this event was news.
     func cancelConference(id: UUID, sequence: Int, in tx: Transaction) async throws -> Bool {
-        try await tx.query("""
+        tx.locals.removeAll()
+        return try await tx.query("""
             UPDATE conferences SET cancelled = true, sequence = $2, updated_at = now() WHERE id = $1 AND NOT cancelled
             """, [id, sequence]).affectedRows == 1
     }
@@ -68,6 +70,7 @@ struct RegistrationStore: Sendable {
     // MARK: Settings (and the conference's seat lock)
 
     func saveSettings(conferenceId: UUID, organizationId: String, settings: RegistrationSettings, in tx: Transaction) async throws {
+        tx.locals.removeAll()
         try await tx.query("""
             INSERT INTO registration_settings (conference_id, organization_id, settings) VALUES ($1, $2, $3::jsonb)
             ON CONFLICT (conference_id) DO UPDATE SET settings = $3::jsonb, updated_at = now()
@@ -111,8 +114,9 @@ struct RegistrationStore: Sendable {
 
     // MARK: Registrations
 
-    /// Inserts it; false when the account already has a registration in progress for the conference.
-    func insert(_ record: RegistrationRecord, in tx: Transaction) async throws -> Bool {
+    /// Inserts it and answers it as stored (its submission time and waitlist place); nil when the
+    /// account already has a registration in progress for the conference.
+    func insert(_ record: RegistrationRecord, in tx: Transaction) async throws -> RegistrationRecord? {
         let state = record.state
         return try await tx.query("""
             INSERT INTO registrations (id, conference_id, organization_id, account_id, email, name, locale, category, status,
@@ -121,11 +125,12 @@ struct RegistrationStore: Sendable {
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17,
                     CASE WHEN $9 = 'waitlisted' THEN nextval('waitlist_positions') END, $18::jsonb)
             ON CONFLICT DO NOTHING
+            RETURNING \(Self.columns)
             """, [record.id, record.conferenceId, record.organizationId, record.registrant.accountId, record.registrant.email,
                   record.registrant.name, record.registrant.locale, state.category, state.status.rawValue, state.price.amountMinor,
                   state.price.currency, state.paid.amountMinor, state.refunded.amountMinor, try Self.json(record.answers),
                   try record.invoice.map(Self.json), record.consentToContact, state.offerExpiresAt,
-                  try state.lastReview.map(Self.json)]).affectedRows == 1
+                  try state.lastReview.map(Self.json)]).first.map(Self.record)
     }
 
     /// Saves the state after a transition. Entering the waitlist takes the next position (the back).
@@ -201,12 +206,13 @@ struct RegistrationStore: Sendable {
             """, [record.conferenceId, position]).first?.int("n")
     }
 
-    static let select = """
-        SELECT id, conference_id, organization_id, account_id, email, name, locale, category, status, price_minor, currency,
+    static let columns = """
+        id, conference_id, organization_id, account_id, email, name, locale, category, status, price_minor, currency,
                paid_minor, refunded_minor, answers::text AS answers, invoice::text AS invoice, consent_to_contact,
                offer_expires_at, waitlist_position, review::text AS review, submitted_at, updated_at
-        FROM registrations
         """
+
+    static let select = "SELECT \(columns) FROM registrations\n"
 
     static func record(_ row: PGRow) throws -> RegistrationRecord {
         let currency = try row.string("currency")
