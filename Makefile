@@ -46,7 +46,8 @@ compose-config: ## Validate compose/compose.yaml (installs docker-compose if mis
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose; \
 	fi
 	@NOTIFICATION_SECRET_KEY=$${NOTIFICATION_SECRET_KEY:-config-check-only} \
-		GATEWAY_TOKEN_SECRET=$${GATEWAY_TOKEN_SECRET:-config-check-only} docker-compose -f compose/compose.yaml config -q && echo "compose/compose.yaml: valid"
+		GATEWAY_TOKEN_SECRET=$${GATEWAY_TOKEN_SECRET:-config-check-only} \
+		UPLOAD_ENCRYPTION_KEY=$${UPLOAD_ENCRYPTION_KEY:-config-check-only} docker-compose -f compose/compose.yaml config -q && echo "compose/compose.yaml: valid"
 
 build: ## swift build (CONFIGURATION=debug|release)
 	swift build -c $(CONFIGURATION)

@@ -46,6 +46,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        // The gateway's file uploads (multipart/form-data).
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         // Tests only: OpenAPITests reads docs/openapi.yaml.
         .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
     ],
@@ -110,7 +112,9 @@ let package = Package(
                            .product(name: "JWTKit", package: "jwt-kit"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                           .product(name: "NIOPosix", package: "swift-nio")],
+                           .product(name: "MultipartKit", package: "multipart-kit"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           "Secrets"],
             path: "Services/Gateway",
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
@@ -145,8 +149,9 @@ let package = Package(
         ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Contracts", "Messaging", "HTTPClient", "TestSupport",
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Contracts", "Messaging", "HTTPClient", "TestSupport", "Secrets",
                                                        .product(name: "JWTKit", package: "jwt-kit"),
+                                                       .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                        .product(name: "Yams", package: "Yams")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NotificationTests", dependencies: ["Notification", "HTTPClient", "Secrets", "ServiceKit", "TestSupport", "ThreadExecutor"], swiftSettings: swiftSettings),

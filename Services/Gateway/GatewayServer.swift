@@ -36,6 +36,9 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     WebhookRoutes(service: service).register(on: v1)
     RobotRoutes(service: service).register(on: v1)
     RuleRoutes(service: service).register(on: v1)
+    UploadRoutes(service: service, pool: identity.pool,
+                 vault: settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) },
+                 maxFileBytes: settings.uploadMaxBytes, logger: identity.logger).register(on: v1)
     return router
 }
 
@@ -46,8 +49,15 @@ func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, pool: PGPool, 
         sessions: SessionStore(lifetime: Double(settings.refreshTokenLifetime.components.seconds)), logger: logger)
     identity.throttle.perAccount.failures = settings.loginAccountLimit
     identity.throttle.perAddress.failures = settings.loginAddressLimit
+    // An upload's body may be as large as the upload limit allows (and its multipart framing).
     let idempotency = IdempotencyMiddleware(pool: pool, store: IdempotencyStore(),
-                                            maximumBodyBytes: PaymentRoutes.maximumStatementBytes)
+                                            maximumBodyBytes: PaymentRoutes.maximumStatementBytes,
+                                            largeBodies: [UploadRoutes.path: settings.uploadMaxBytes + MultipartUpload.overheadBytes])
+    if settings.blobDirectory == nil {
+        logger.warning("BLOB_DIR is not set: uploads are refused")
+    } else if settings.uploadSecrets == nil {
+        logger.warning("UPLOAD_ENCRYPTION_KEY is not set: identity documents are refused")
+    }
     let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token),
                                    identity: identity, idempotency: idempotency)
     var logger = logger

@@ -1,3 +1,5 @@
+import Foundation
+import Secrets
 import ServiceKit
 
 /// The gateway's own settings, beside the ones every service reads.
@@ -20,6 +22,13 @@ struct GatewaySettings: Sendable {
     /// address is locked for 15 minutes (`LOGIN_ACCOUNT_LIMIT`, `LOGIN_ADDRESS_LIMIT`).
     var loginAccountLimit: Int
     var loginAddressLimit: Int
+    /// Where uploaded files are kept (`BLOB_DIR`); without it, uploads are refused with 503.
+    var blobDirectory: String?
+    /// The largest file an upload may carry (`UPLOAD_MAX_BYTES`).
+    var uploadMaxBytes: Int
+    /// Seals identity documents before they are written (`UPLOAD_ENCRYPTION_KEY`, older keys in
+    /// `UPLOAD_ENCRYPTION_KEYS_PREVIOUS`); without it, identity documents are refused with 503.
+    var uploadSecrets: SecretBox?
 
     init(_ environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -39,6 +48,18 @@ struct GatewaySettings: Sendable {
         passwordHashCost = UInt8(env.int("PASSWORD_HASH_COST", default: 12, in: 12...16))
         loginAccountLimit = env.int("LOGIN_ACCOUNT_LIMIT", default: 5, in: 1...1000)
         loginAddressLimit = env.int("LOGIN_ADDRESS_LIMIT", default: 30, in: 1...100_000)
+        func optional(_ key: String) -> String? {
+            environment[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        blobDirectory = optional("BLOB_DIR")
+        uploadMaxBytes = env.int("UPLOAD_MAX_BYTES", default: 20 * 1024 * 1024, in: 1024...(1 << 30))
+        if let key = optional("UPLOAD_ENCRYPTION_KEY") {
+            let previous = (optional("UPLOAD_ENCRYPTION_KEYS_PREVIOUS") ?? "").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            do { uploadSecrets = try SecretBox(current: key, previous: previous) } catch {
+                env.check(false, "UPLOAD_ENCRYPTION_KEY / UPLOAD_ENCRYPTION_KEYS_PREVIOUS: \(error)")
+            }
+        }
         try env.validate()
     }
 }

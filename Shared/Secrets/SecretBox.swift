@@ -51,6 +51,30 @@ public struct SecretBox: Sendable {
         }
     }
 
+    /// Bytes sealed for storage as a file (identity documents): the ASCII key id and `:`, then
+    /// the nonce, ciphertext and tag, in binary. The same keys, rotation and context as `seal`.
+    public func seal(bytes plaintext: [UInt8], context: String) throws -> [UInt8] {
+        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: current.key), authenticating: Data(context.utf8))
+        guard let combined = box.combined else { throw Failure(description: "sealing failed") }
+        return Array((current.id + ":").utf8) + Array(combined)
+    }
+
+    public func open(bytes sealed: [UInt8], context: String) throws -> [UInt8] {
+        guard let colon = sealed.prefix(Self.keyIdLength + 1).firstIndex(of: UInt8(ascii: ":")),
+              let key = keys[String(decoding: sealed[..<colon], as: UTF8.self)] else {
+            throw Failure(description: "sealed with an unknown key")
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed[(colon + 1)...])
+            return Array(try AES.GCM.open(box, using: SymmetricKey(data: key), authenticating: Data(context.utf8)))
+        } catch {
+            throw Failure(description: "the value does not open with its key and context")
+        }
+    }
+
+    /// Whether sealed bytes were sealed with an older key.
+    public func needsResealing(bytes sealed: [UInt8]) -> Bool { !sealed.starts(with: Array(sealedPrefix.utf8)) }
+
     /// Whether a value was sealed with an older key and should be sealed again.
     public func needsResealing(_ sealed: String) -> Bool { !sealed.hasPrefix(sealedPrefix) }
 
@@ -61,6 +85,9 @@ public struct SecretBox: Sendable {
     public static func generateKey() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
+
+    /// Hex digits of a key id.
+    static let keyIdLength = 8
 
     private static func key(_ text: String) throws -> (id: String, key: [UInt8]) {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespaces)), data.count == 32 else {

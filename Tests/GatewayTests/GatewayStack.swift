@@ -20,6 +20,8 @@ final class GatewayStack: Sendable {
     let baseURL: String
     let tokens: TokenIssuer
     let logs: String
+    /// The gateway's blob store (`BLOB_DIR`).
+    let blobs: String
     let organizationId = "org-" + UUID().uuidString.prefix(8).lowercased()
     let client = CurlHTTPClient(configuration: .init(timeout: .seconds(30)))
     private let processes: [String: ChildProcess]
@@ -28,9 +30,10 @@ final class GatewayStack: Sendable {
     let contracts: PaymentContracts
     let payments: PaymentContracts.Accounts
 
-    private init(baseURL: String, tokens: TokenIssuer, logs: String, processes: [String: ChildProcess],
+    private init(baseURL: String, tokens: TokenIssuer, logs: String, blobs: String, processes: [String: ChildProcess],
                  contracts: PaymentContracts, payments: PaymentContracts.Accounts) {
         self.baseURL = baseURL
+        self.blobs = blobs
         self.contracts = contracts
         self.payments = payments
         self.tokens = tokens
@@ -78,6 +81,11 @@ final class GatewayStack: Sendable {
             "RPC_TIMEOUT": "15s",
             // Every suite signs in from 127.0.0.1: only the per-account limit is under test here.
             "LOGIN_ADDRESS_LIMIT": "100000",
+            // Uploads: a store of this stack's own, a limit above the 2 MiB of JSON bodies (so that
+            // an upload with an Idempotency-Key shows it is not held to theirs) yet quick to exceed.
+            "BLOB_DIR": logs + "/blobs",
+            "UPLOAD_MAX_BYTES": String(uploadMaxBytes),
+            "UPLOAD_ENCRYPTION_KEY": randomBase64(32),
         ]
         var processes: [String: ChildProcess] = [:]
         do {
@@ -92,7 +100,8 @@ final class GatewayStack: Sendable {
             throw error
         }
         let tokens = TokenIssuer(settings: TokenSettings(secret: Array(secret.utf8), issuer: "convene", audience: "convene-api"))
-        let stack = GatewayStack(baseURL: gatewayURL, tokens: tokens, logs: logs, processes: processes, contracts: contracts,
+        let stack = GatewayStack(baseURL: gatewayURL, tokens: tokens, logs: logs, blobs: logs + "/blobs", processes: processes,
+                                 contracts: contracts,
                                  payments: accounts)
         do {
             try await stack.waitUntilReady(opsPorts: Array(ports[0...backends.count]))
@@ -117,6 +126,9 @@ final class GatewayStack: Sendable {
         }
         guard answered else { throw Failure("the gateway never answered an inbox request;\n\(logTails())") }
     }
+
+    /// `UPLOAD_MAX_BYTES` of the stack's gateway.
+    static let uploadMaxBytes = 3 * 1024 * 1024
 
     func stop() async { await Self.stop(processes) }
 

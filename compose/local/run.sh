@@ -111,7 +111,8 @@ start_service() {
         "SMTP_URL=$SMTP_URL"
         "BLOB_DIR=$BLOB_DIR"
     )
-    [[ "$name" == gateway ]] && env+=("GATEWAY_PORT=$GATEWAY_PORT" "GATEWAY_TOKEN_SECRET=$GATEWAY_TOKEN_SECRET")
+    [[ "$name" == gateway ]] && env+=("GATEWAY_PORT=$GATEWAY_PORT" "GATEWAY_TOKEN_SECRET=$GATEWAY_TOKEN_SECRET"
+                                      "UPLOAD_ENCRYPTION_KEY=$UPLOAD_ENCRYPTION_KEY")
     # Payment: demo merchants at the contract server's WeChat Pay, Alipay and Stripe.
     [[ "$name" == payment ]] && env+=("${PAYMENT_ENV[@]}")
     # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
@@ -209,7 +210,8 @@ STACK_STARTED=1
 bash "$STACK" up run
 # shellcheck disable=SC1090,SC1091  # written by stack.sh up
 . "$DIR/env"
-HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY -u GATEWAY_TOKEN_SECRET)
+HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY -u GATEWAY_TOKEN_SECRET
+                    -u UPLOAD_ENCRYPTION_KEY)
 for name in "${SERVICES[@]}"; do
     role="${name//-/_}"
     HIDE_FROM_SERVICES+=(-u "${role^^}_DATABASE_URL")

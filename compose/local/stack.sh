@@ -567,6 +567,16 @@ gateway_token_secret() {
     cat "$file"
 }
 
+# The key that seals uploaded identity documents (UPLOAD_ENCRYPTION_KEY): made once per stack
+# folder and kept, so documents stored before a restart still open.
+upload_encryption_key() {
+    local file="$DIR/upload-encryption-key"
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && head -c 32 /dev/urandom | base64 >"$file.tmp" && mv -f "$file.tmp" "$file")
+    fi
+    cat "$file"
+}
+
 write_env_file() {
     local tmp="$ENV_FILE.tmp.$$" role
     {
@@ -593,7 +603,8 @@ write_env_file() {
             ALIPAY_GATEWAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/gateway.do")" \
             STRIPE_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/stripe")" \
             NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
-            GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")"
+            GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")" \
+            UPLOAD_ENCRYPTION_KEY "$(shquote "$(upload_encryption_key)")"
     } >"$tmp"
     chmod 600 "$tmp"     # it holds the passwords
     mv -f "$tmp" "$ENV_FILE"

@@ -12,8 +12,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let pool: PGPool
     let store: IdempotencyStore
-    /// Requests whose bodies are larger are not fingerprinted (uploads have their own content keys).
+    /// The largest body fingerprinted; a larger one is refused with 413.
     var maximumBodyBytes: Int
+    /// Paths whose bodies may be larger, and how large (`POST /v1/uploads`: the upload limit).
+    /// Their bodies are held in memory while the request runs, as every fingerprinted body is.
+    var largeBodies: [String: Int] = [:]
 
     /// Headers worth replaying.
     static let replayedHeaders: [HTTPField.Name] = [.contentType, .location, .cacheControl, .retryAfter]
@@ -27,7 +30,13 @@ struct IdempotencyMiddleware: RouterMiddleware {
                           detail: "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)")
         }
         var request = request
-        let body = try await request.collectBody(upTo: maximumBodyBytes)
+        let limit = largeBodies[request.uri.path] ?? maximumBodyBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw Problem(.contentTooLarge, code: "gateway.body_too_large", detail: "the request body is larger than \(limit) bytes")
+        }
         let scope = context.principal.map { "account:" + $0.accountId } ?? "anonymous"
         let fingerprint = Self.fingerprint(request, body: body)
 

@@ -10,6 +10,7 @@ struct RegistrationRoutes {
     let service: ServiceClient
     let pool: PGPool
     let accounts = AccountStore()
+    var files: FileAnswers { FileAnswers(pool: pool) }
 
     struct SubmitBody: JSONRequestBody {
         var category: String
@@ -65,8 +66,9 @@ struct RegistrationRoutes {
             let conferenceId = try context.resourceId("id", kind: "conference")
             let body = try await JSONBody.decode(SubmitBody.self, from: request)
             let registrant = try await registrant(context)
+            let answers = try await files.resolve(body.answers, owner: registrant.accountId)
             let view = try await service.call(
-                SubmitRegistration(conferenceId: conferenceId, category: body.category, answers: body.answers, invoice: body.invoice,
+                SubmitRegistration(conferenceId: conferenceId, category: body.category, answers: answers, invoice: body.invoice,
                                    consentToContact: body.consentToContact ?? false, registrant: registrant),
                 as: RegistrationView.self, organizationId: nil, context: context)
             return try JSONResponse.make(view, status: .created, headers: [.location: "/v1/me/registrations/\(view.id)"])
@@ -89,7 +91,8 @@ struct RegistrationRoutes {
             let principal = try context.requirePrincipal()
             let id = try context.resourceId("id", kind: "registration")
             let body = try await JSONBody.decode(AnswersBody.self, from: request)
-            return try await service.respond(ResubmitRegistration(registrationId: id, accountId: principal.accountId, answers: body.answers),
+            let answers = try await files.resolve(body.answers, owner: principal.accountId)
+            return try await service.respond(ResubmitRegistration(registrationId: id, accountId: principal.accountId, answers: answers),
                                              as: RegistrationView.self, organizationId: nil, context: context)
         }
         routes.post("me/registrations/:id/withdraw") { _, context -> Response in
