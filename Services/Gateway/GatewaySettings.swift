@@ -1,3 +1,4 @@
+import Foundation
 import ServiceKit
 
 /// The gateway's own settings, beside the ones every service reads.
@@ -20,6 +21,11 @@ struct GatewaySettings: Sendable {
     /// address is locked for 15 minutes (`LOGIN_ACCOUNT_LIMIT`, `LOGIN_ADDRESS_LIMIT`).
     var loginAccountLimit: Int
     var loginAddressLimit: Int
+    /// Requests per minute of each signed-in account and each API key (`RATE_LIMIT_PER_MINUTE`),
+    /// and of each client address without a valid credential (`RATE_LIMIT_ANONYMOUS_PER_MINUTE`);
+    /// 0 (or `off`) does not limit. Counted per gateway instance.
+    var rateLimitPerMinute: Int
+    var anonymousRateLimitPerMinute: Int
 
     init(_ environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -39,7 +45,20 @@ struct GatewaySettings: Sendable {
         passwordHashCost = UInt8(env.int("PASSWORD_HASH_COST", default: 12, in: 12...16))
         loginAccountLimit = env.int("LOGIN_ACCOUNT_LIMIT", default: 5, in: 1...1000)
         loginAddressLimit = env.int("LOGIN_ADDRESS_LIMIT", default: 30, in: 1...100_000)
+        rateLimitPerMinute = Self.rate(&env, "RATE_LIMIT_PER_MINUTE", default: 600)
+        anonymousRateLimitPerMinute = Self.rate(&env, "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default: 120)
         try env.validate()
+    }
+
+    /// A request rate: a whole number from 0 to 1,000,000, or `off` (0).
+    private static func rate(_ env: inout EnvironmentReader, _ key: String, default fallback: Int) -> Int {
+        let raw = env.string(key, default: String(fallback)).trimmingCharacters(in: .whitespaces).lowercased()
+        if raw == "off" { return 0 }
+        guard let value = Int(raw), (0...1_000_000).contains(value) else {
+            env.check(false, "\(key) must be a whole number from 0 to 1000000, or off")
+            return fallback
+        }
+        return value
     }
 }
 

@@ -28,7 +28,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
         var request = request
         let body = try await request.collectBody(upTo: maximumBodyBytes)
-        let scope = context.principal.map { "account:" + $0.accountId } ?? "anonymous"
+        let scope = context.principal?.callerKey ?? "anonymous"
         let fingerprint = Self.fingerprint(request, body: body)
 
         let claim = try await pool.withTransaction { tx in
