@@ -64,6 +64,35 @@ struct RateLimiterTests {
         #expect(!limiter.admit("c3", now: start.addingTimeInterval(68)).admitted)
     }
 
+    @Test("a new caller at capacity first sweeps the ended windows, and is tracked when that makes room")
+    func sweepAtCapacity() {
+        var limiter = RateLimiter(rule: rule, capacity: 2)
+        _ = limiter.admit("a", now: start)
+        // The periodic sweep at 60 forgets a; b and c arrive after it.
+        _ = limiter.admit("b", now: start.addingTimeInterval(60))
+        _ = limiter.admit("c", now: start.addingTimeInterval(61))
+        #expect(limiter.trackedCallers == 2)
+        // While b and c are inside their windows there is no room for d; b's ends at 120, between periodic sweeps.
+        for _ in 0..<3 { _ = limiter.admit("d", now: start.addingTimeInterval(119.5)) }
+        #expect(limiter.trackedCallers == 2, "d is untracked while b and c are inside their windows")
+        #expect(limiter.admit("d", now: start.addingTimeInterval(120.5)).admitted)
+        #expect(limiter.trackedCallers == 2, "b's window ended: d took its place")
+        for _ in 0..<2 { _ = limiter.admit("d", now: start.addingTimeInterval(121)) }
+        #expect(!limiter.admit("d", now: start.addingTimeInterval(121)).admitted, "and d is limited from then on")
+    }
+
+    @Test("RATE_LIMIT_PER_MINUTE and RATE_LIMIT_ANONYMOUS_PER_MINUTE: defaults 600 and 120, 0 or off switch a limit off, anything else is refused")
+    func settings() throws {
+        let secret = String(repeating: "k", count: TokenSettings.minimumSecretBytes)
+        let defaults = try GatewaySettings(["GATEWAY_TOKEN_SECRET": secret])
+        #expect(defaults.rateLimitPerMinute == 600 && defaults.anonymousRateLimitPerMinute == 120)
+        let off = try GatewaySettings(["GATEWAY_TOKEN_SECRET": secret, "RATE_LIMIT_PER_MINUTE": "off",
+                                       "RATE_LIMIT_ANONYMOUS_PER_MINUTE": "0"])
+        #expect(off.rateLimitPerMinute == 0 && off.anonymousRateLimitPerMinute == 0)
+        #expect(throws: (any Error).self) { try GatewaySettings(["GATEWAY_TOKEN_SECRET": secret, "RATE_LIMIT_PER_MINUTE": "lots"]) }
+        #expect(throws: (any Error).self) { try GatewaySettings(["GATEWAY_TOKEN_SECRET": secret, "RATE_LIMIT_ANONYMOUS_PER_MINUTE": "-1"]) }
+    }
+
     @Test("the gateway's limits: identified callers and addresses apart, 0 switches one off, an injected clock decides the window")
     func limits() {
         let clock = TestClock(start)
