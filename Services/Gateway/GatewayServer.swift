@@ -3,28 +3,37 @@ import Logging
 import Messaging
 import Persistence
 
-/// The gateway's HTTP API: `/health` for anyone, everything under `/v1` for a valid access token.
+/// The gateway's HTTP API: `/health` and the payment providers' callbacks for anyone, unlimited;
+/// everything else rate-limited per caller, and everything under `/v1` but sign-up, sign-in and
+/// the published conferences for a valid access token or API key.
 /// Every answer carries `X-Request-Id`; every error is `application/problem+json`.
 func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: TokenVerifier,
-                       identity: IdentityService, idempotency: IdempotencyMiddleware) -> Router<GatewayRequestContext> {
+                       identity: IdentityService, idempotency: IdempotencyMiddleware,
+                       rateLimits: RateLimits) -> Router<GatewayRequestContext> {
     let router = Router(context: GatewayRequestContext.self)
     // Router middleware comes first: it wraps the routes added after it, and unknown paths too.
     router.add(middleware: ProblemMiddleware())
-    HealthRoute(rpc: rpc, timeout: settings.healthTimeout).register(on: router)
-
     let service = ServiceClient(rpc: rpc, timeout: settings.requestTimeout)
+    // Load balancers and payment providers retry on their own schedule: never limited, and they
+    // carry no credential.
+    HealthRoute(rpc: rpc, timeout: settings.healthTimeout).register(on: router)
+    let payments = PaymentRoutes(service: service)
+    payments.registerPublic(on: router)
+    // Every other route: who is calling (if anyone), then that caller's request rate.
+    router.add(middleware: CallerAuthenticator(verifier: verifier, apiKeys: APIKeyVerifier(pool: identity.pool)))
+    router.add(middleware: RateLimitMiddleware(limits: rateLimits))
+
     let auth = AuthRoutes(identity: identity)
     auth.registerPublic(on: router, idempotency: idempotency)
     let conferences = ConferenceRoutes(service: service)
     conferences.registerPublic(on: router)
     let registrations = RegistrationRoutes(service: service, pool: identity.pool)
     registrations.registerPublic(on: router)
-    let payments = PaymentRoutes(service: service)
-    payments.registerPublic(on: router)
+    // The receipt link in payment emails (its token is the credential; limited like any anonymous caller).
     let finance = FinanceRoutes(service: service)
     finance.registerPublic(on: router)
-    // Everything else under /v1 needs a valid access token; any POST may carry an Idempotency-Key.
-    let v1 = router.group("v1").add(middleware: TokenAuthenticator(verifier: verifier)).add(middleware: idempotency)
+    // Everything else under /v1 needs a caller; any POST may carry an Idempotency-Key…
+    let v1 = router.group("v1").add(middleware: TokenAuthenticator()).add(middleware: idempotency)
     auth.register(on: v1)
     OrganizationRoutes(pool: identity.pool, logger: identity.logger).register(on: v1)
     conferences.register(on: v1)
@@ -39,6 +48,9 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     UploadRoutes(service: service, pool: identity.pool,
                  vault: settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) },
                  maxFileBytes: settings.uploadMaxBytes, logger: identity.logger).register(on: v1)
+    // …except where the answer holds a secret that must not be kept in the idempotency store.
+    let secrets = router.group("v1").add(middleware: TokenAuthenticator())
+    APIKeyRoutes(pool: identity.pool, logger: identity.logger).register(on: secrets)
     return router
 }
 
@@ -58,8 +70,10 @@ func makeGatewayServer(settings: GatewaySettings, rpc: RPCClient, pool: PGPool, 
     } else if settings.uploadSecrets == nil {
         logger.warning("UPLOAD_ENCRYPTION_KEY is not set: identity documents are refused")
     }
+    let rateLimits = RateLimits(callersPerMinute: settings.rateLimitPerMinute,
+                                anonymousPerMinute: settings.anonymousRateLimitPerMinute)
     let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token),
-                                   identity: identity, idempotency: idempotency)
+                                   identity: identity, idempotency: idempotency, rateLimits: rateLimits)
     var logger = logger
     logger[metadataKey: "component"] = "http"
     return Application(router: router,

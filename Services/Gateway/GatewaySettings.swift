@@ -29,6 +29,11 @@ struct GatewaySettings: Sendable {
     /// Seals identity documents before they are written (`UPLOAD_ENCRYPTION_KEY`, older keys in
     /// `UPLOAD_ENCRYPTION_KEYS_PREVIOUS`); without it, identity documents are refused with 503.
     var uploadSecrets: SecretBox?
+    /// Requests per minute of each signed-in account and each API key (`RATE_LIMIT_PER_MINUTE`),
+    /// and of each client address without a valid credential (`RATE_LIMIT_ANONYMOUS_PER_MINUTE`);
+    /// 0 (or `off`) does not limit. Counted per gateway instance.
+    var rateLimitPerMinute: Int
+    var anonymousRateLimitPerMinute: Int
 
     init(_ environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -60,7 +65,20 @@ struct GatewaySettings: Sendable {
                 env.check(false, "UPLOAD_ENCRYPTION_KEY / UPLOAD_ENCRYPTION_KEYS_PREVIOUS: \(error)")
             }
         }
+        rateLimitPerMinute = Self.rate(&env, "RATE_LIMIT_PER_MINUTE", default: 600)
+        anonymousRateLimitPerMinute = Self.rate(&env, "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default: 120)
         try env.validate()
+    }
+
+    /// A request rate: a whole number from 0 to 1,000,000, or `off` (0).
+    private static func rate(_ env: inout EnvironmentReader, _ key: String, default fallback: Int) -> Int {
+        let raw = env.string(key, default: String(fallback)).trimmingCharacters(in: .whitespaces).lowercased()
+        if raw == "off" { return 0 }
+        guard let value = Int(raw), (0...1_000_000).contains(value) else {
+            env.check(false, "\(key) must be a whole number from 0 to 1000000, or off")
+            return fallback
+        }
+        return value
     }
 }
 

@@ -76,6 +76,43 @@ struct OpenAPITests {
         }
     }
 
+    @Test("an API key is admitted exactly where the document lists the apiKey scheme, and needs the scope it names there")
+    func apiKeyScopes() async throws {
+        let stack = try stack
+        let document = try OpenAPIDocument.load()
+        let organization = "org-" + UUID().uuidString.prefix(8).lowercased()
+        let root = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.systemAdmin])
+        let created = try await stack.call(.post, "/v1/organizations", token: root,
+                                           body: #"{"id":"\#(organization)","name":"OpenAPI keys"}"#)
+        #expect(created.status == 201)
+        func key(_ scopes: [String]) async throws -> String {
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: ["name": "openapi", "scopes": scopes]), as: UTF8.self)
+            let answer = try await stack.call(.post, "/v1/organizations/\(organization)/api-keys", token: root, body: body)
+            return try #require(try? answer.decode(APIKeyRoutes.Created.self), "\(answer.bodyString)").secret
+        }
+        let everything = try await key(APIKeyScope.names)
+        var allBut: [String: String] = [:]
+        for scope in APIKeyScope.names { allBut[scope] = try await key(APIKeyScope.names.filter { $0 != scope }) }
+
+        var documentedScopes: Set<String> = []
+        for operation in document.operations where operation.requiresBearer {
+            let path = operation.path(filledWith: Self.placeholder, organization: organization)
+            let answer = try await stack.call(operation.method, path, token: everything)
+            guard let scope = operation.apiKeyScope else {
+                #expect(answer.status == 403 && answer.problem?.code == "gateway.account_required",
+                        "\(operation) does not list apiKey, yet a key got \(answer.status): \(answer.bodyString)")
+                continue
+            }
+            documentedScopes.insert(scope)
+            #expect(APIKeyScope(rawValue: scope) != nil, "\(operation) names an unknown scope \(scope)")
+            #expect(![401, 403].contains(answer.status), "\(operation) lists apiKey \(scope), yet a key with every scope got \(answer.status)")
+            let without = try await stack.call(operation.method, path, token: allBut[scope] ?? "")
+            #expect(without.status == 403 && without.problem?.code == "gateway.insufficient_scope",
+                    "\(operation) needs \(scope), yet a key without it got \(without.status): \(without.bodyString)")
+        }
+        #expect(documentedScopes == Set(APIKeyScope.names), "every scope opens some operation")
+    }
+
     @Test("every route the gateway's router registers is documented, and nothing else")
     func registeredRoutesAreDocumented() async throws {
         let document = try OpenAPIDocument.load()
@@ -133,7 +170,8 @@ struct OpenAPITests {
         let idempotency = IdempotencyMiddleware(pool: pool, store: IdempotencyStore(),
                                                 maximumBodyBytes: PaymentRoutes.maximumStatementBytes)
         let router = makeGatewayRouter(settings: settings, rpc: rpc, verifier: TokenVerifier(settings: settings.token),
-                                       identity: identity, idempotency: idempotency)
+                                       identity: identity, idempotency: idempotency,
+                                       rateLimits: RateLimits(callersPerMinute: 0, anonymousPerMinute: 0))
         let routes = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         running.cancel()
         _ = await running.result
@@ -158,6 +196,18 @@ struct OpenAPIDocument {
         /// The names in the template's braces.
         var templateNames: Set<String> {
             Set(template.split(separator: "/").filter { $0.hasPrefix("{") && $0.hasSuffix("}") }.map { String($0.dropFirst().dropLast()) })
+        }
+
+        /// The scope the operation's `security` names for the `apiKey` scheme, if it admits API keys.
+        var apiKeyScope: String? {
+            (object["security"] as? [Any] ?? []).lazy.compactMap { (($0 as? [String: Any])?["apiKey"] as? [Any])?.first as? String }.first
+        }
+
+        /// The template with `{org}` replaced by `organization` and every other parameter by `value`.
+        func path(filledWith value: String, organization: String) -> String {
+            "/" + template.split(separator: "/").map {
+                $0 == "{org}" ? organization : $0.hasPrefix("{") && $0.hasSuffix("}") ? value : String($0)
+            }.joined(separator: "/")
         }
 
         /// The template with every parameter replaced by `value`.

@@ -1,4 +1,6 @@
-/// Who is calling: the verified claims of the request's access token.
+import Foundation
+
+/// Who is calling: the verified claims of the request's access token, or an organization's API key.
 struct Principal: Sendable, Equatable {
     enum Role: String, Sendable, CaseIterable {
         case participant
@@ -16,6 +18,35 @@ struct Principal: Sendable, Equatable {
     var roles: Set<Role>
     var email: String?
     var locale: String?
+    /// Set when the caller is an API key rather than a signed-in account.
+    var apiKey: APIKeyGrant?
+
+    /// An API key that authenticated the request: its id and what it may do.
+    struct APIKeyGrant: Sendable, Equatable {
+        var id: UUID
+        var scopes: Set<APIKeyScope>
+    }
+
+    init(accountId: String, organizationId: String?, roles: Set<Role>, email: String?, locale: String?) {
+        self.accountId = accountId
+        self.organizationId = organizationId
+        self.roles = roles
+        self.email = email
+        self.locale = locale
+    }
+
+    /// An API key of `organizationId`. It holds no role and is no account: its `accountId` is
+    /// `apikey:<id>`, the actor services record for what it does (a reviewer, a confirmer), so
+    /// that an audit trail never shows a key's action as a person's.
+    init(apiKey id: UUID, organizationId: String, scopes: Set<APIKeyScope>) {
+        accountId = "apikey:" + id.uuidString.lowercased()
+        self.organizationId = organizationId
+        roles = []
+        apiKey = APIKeyGrant(id: id, scopes: scopes)
+    }
+
+    /// Whose requests these are, for rate limits and `Idempotency-Key`s: `account:<id>` or `apikey:<id>`.
+    var callerKey: String { apiKey == nil ? "account:" + accountId : accountId }
 
     /// May act as an administrator of `organizationId`: an `org_admin` of that organization, or
     /// a `system_admin`. Another organization answers 404, so that its existence is not confirmed;

@@ -37,7 +37,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw Problem(.contentTooLarge, code: "gateway.body_too_large", detail: "the request body is larger than \(limit) bytes")
         }
-        let scope = context.principal.map { "account:" + $0.accountId } ?? "anonymous"
+        let scope = context.principal?.callerKey ?? "anonymous"
         let fingerprint = Self.fingerprint(request, body: body)
 
         let claim = try await pool.withTransaction { tx in

@@ -56,11 +56,30 @@ struct FieldProblem: Codable, Sendable, Equatable {
 
 extension Problem {
     static let tokenRequired = Problem(
-        .unauthorized, code: "gateway.token_required", detail: "this endpoint requires a bearer access token",
+        .unauthorized, code: "gateway.token_required", detail: "this endpoint requires a bearer access token or API key",
         headers: [.wwwAuthenticate: #"Bearer realm="convene""#])
     static let invalidToken = Problem(
-        .unauthorized, code: "gateway.invalid_token", detail: "the access token is invalid or expired",
+        .unauthorized, code: "gateway.invalid_token", detail: "the access token or API key is invalid, expired or revoked",
         headers: [.wwwAuthenticate: #"Bearer realm="convene", error="invalid_token""#])
+
+    /// An API key on a route for signed-in accounts (the caller's own account, the organization's
+    /// administration, API keys themselves).
+    static let accountRequired = Problem(
+        .forbidden, code: "gateway.account_required",
+        detail: "this endpoint is for signed-in accounts; an API key cannot use it")
+
+    /// An API key without the scope the route needs.
+    static func insufficientScope(_ scope: APIKeyScope) -> Problem {
+        Problem(.forbidden, code: "gateway.insufficient_scope", detail: "this API key lacks the scope \(scope.rawValue)",
+                headers: [.wwwAuthenticate: #"Bearer realm="convene", error="insufficient_scope", scope="\#(scope.rawValue)""#])
+    }
+
+    /// Over the caller's request rate (`RateLimitMiddleware`).
+    static func rateLimited(_ decision: RateLimiter.Decision) -> Problem {
+        Problem(.tooManyRequests, code: "gateway.rate_limited",
+                detail: "too many requests; try again in \(decision.resetAfter) seconds",
+                headers: [.retryAfter: String(decision.resetAfter)])
+    }
 
     /// A handler's 404: `detail` names what was not found ("no such conference").
     static func notFound(_ detail: String) -> Problem {

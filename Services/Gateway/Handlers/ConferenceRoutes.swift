@@ -62,7 +62,7 @@ struct ConferenceRoutes {
     /// The organization's conferences, drafts included, for its organizers.
     func register(on routes: RouterGroup<GatewayRequestContext>) {
         routes.get("organizations/:org/conferences") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.conferencesRead)
             let query = QueryParameters(request)
             let zone = try Self.viewerZone(query)
             let page = try await service.call(ListConferences(limit: try query.int("limit", default: 20, in: 1...100),
@@ -71,8 +71,8 @@ struct ConferenceRoutes {
             return try JSONResponse.make(Page(items: page.items.map { ConferenceAnswer($0, viewerZone: zone) }, next: page.next))
         }
         routes.post("organizations/:org/conferences") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizerOrganization(.conferencesWrite)
+            let principal = try context.caller()
             let body = try await JSONBody.decode(DetailsBody.self, from: request)
             let view = try await service.call(CreateConference(details: body.details, createdBy: principal.accountId),
                                               as: ConferenceView.self, organizationId: organizationId, context: context)
@@ -80,7 +80,7 @@ struct ConferenceRoutes {
                 .location: "/v1/organizations/\(organizationId.pathEscaped)/conferences/\(view.id)"])
         }
         routes.get("organizations/:org/conferences/:id") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.conferencesRead)
             let zone = try Self.viewerZone(QueryParameters(request))
             let id = try context.resourceId("id", kind: "conference")
             let view = try await service.call(GetConference(id: id), as: ConferenceView.self, organizationId: organizationId,
@@ -88,7 +88,7 @@ struct ConferenceRoutes {
             return try JSONResponse.make(ConferenceAnswer(view, viewerZone: zone))
         }
         routes.put("organizations/:org/conferences/:id") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.conferencesWrite)
             let id = try context.resourceId("id", kind: "conference")
             let body = try await JSONBody.decode(DetailsBody.self, from: request)
             let view = try await service.call(UpdateConference(id: id, details: body.details), as: ConferenceView.self,
@@ -96,14 +96,14 @@ struct ConferenceRoutes {
             return try JSONResponse.make(ConferenceAnswer(view, viewerZone: nil))
         }
         routes.post("organizations/:org/conferences/:id/publish") { _, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.conferencesWrite)
             let id = try context.resourceId("id", kind: "conference")
             let view = try await service.call(PublishConference(id: id), as: ConferenceView.self,
                                               organizationId: organizationId, context: context)
             return try JSONResponse.make(ConferenceAnswer(view, viewerZone: nil))
         }
         routes.post("organizations/:org/conferences/:id/cancel") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.conferencesWrite)
             let id = try context.resourceId("id", kind: "conference")
             let body = try await JSONBody.decode(CancelBody.self, from: request)
             let view = try await service.call(CancelConference(id: id, reason: body.reason), as: ConferenceView.self,
@@ -181,10 +181,17 @@ struct ConferenceAnswer: Codable, Sendable {
 
 extension GatewayRequestContext {
     /// The `{org}` of an organizer route: a meeting admin or an administrator of that
-    /// organization, or a system admin (404 for another organization, 403 without the role).
-    func organizerOrganization() throws(Problem) -> String {
-        let principal = try requirePrincipal()
+    /// organization, or a system admin (404 for another organization, 403 without the role);
+    /// or an API key of that organization holding `scope` (403 `gateway.insufficient_scope`
+    /// without it).
+    func organizerOrganization(_ scope: APIKeyScope) throws(Problem) -> String {
+        guard let principal else { throw Problem.tokenRequired }
         let id = try organizationParameter()
+        if let key = principal.apiKey {
+            guard principal.organizationId == id else { throw Problem.notFound("no such organization") }
+            guard key.scopes.contains(scope) else { throw Problem.insufficientScope(scope) }
+            return id
+        }
         if principal.roles.contains(.systemAdmin) { return id }
         guard principal.organizationId == id else { throw Problem.notFound("no such organization") }
         guard !principal.roles.isDisjoint(with: [.meetingAdmin, .orgAdmin]) else {

@@ -40,7 +40,7 @@ struct FinanceRoutes {
             return Self.page(receipt)
         }
         routes.get("organizations/:org/registrations/:id/receipt") { _, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.paymentsRead)
             let id = try context.resourceId("id", kind: "registration")
             let receipt = try await service.call(GetReceipt(registrationId: id), as: ReceiptDocument.self,
                                                  organizationId: organizationId, context: context)
@@ -48,7 +48,7 @@ struct FinanceRoutes {
         }
         // GET /v1/organizations/{org}/payments/paid-orders.csv[?conference=&from=&to=]
         routes.get("organizations/:org/payments/paid-orders.csv") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.paymentsRead)
             let query = QueryParameters(request)
             let conference = try query.string("conference", maxLength: 36).map { raw throws(Problem) -> String in
                 guard let id = UUID(uuidString: raw) else { throw Problem.invalidQuery("conference must be a conference id") }
@@ -65,7 +65,7 @@ struct FinanceRoutes {
         }
         // GET /v1/organizations/{org}/payments/refunds[?status=manual&limit=]
         routes.get("organizations/:org/payments/refunds") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.paymentsRead)
             let query = QueryParameters(request)
             let refunds = try await service.call(
                 ListRefunds(status: try query.string("status", maxLength: 32), limit: try query.int("limit", default: 100, in: 1...500)),
@@ -74,8 +74,8 @@ struct FinanceRoutes {
         }
         // POST /v1/organizations/{org}/payments/refunds/{refundNumber}/settle {"note"} → RefundView
         routes.post("organizations/:org/payments/refunds/:refundNumber/settle") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizerOrganization(.paymentsWrite)
+            let principal = try context.caller()
             guard let number = context.parameters.get("refundNumber"), (1...64).contains(number.count) else {
                 throw Problem.notFound("no such refund")
             }

@@ -75,22 +75,22 @@ struct PaymentRoutes {
 
         // Organizers
         routes.get("organizations/:org/registrations/:id/order") { _, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.paymentsRead)
             let id = try context.resourceId("id", kind: "registration")
             return try await service.respond(GetOrder(registrationId: id, accountId: nil), as: OrderView.self,
                                              organizationId: organizationId, context: context)
         }
         routes.post("organizations/:org/registrations/:id/waive") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizerOrganization(.paymentsWrite)
+            let principal = try context.caller()
             let id = try context.resourceId("id", kind: "registration")
             let body = try await JSONBody.decode(WaiveBody.self, from: request)
             return try await service.respond(WaiveOrder(registrationId: id, reason: body.reason, waivedBy: principal.accountId),
                                              as: OrderView.self, organizationId: organizationId, context: context)
         }
         routes.post("organizations/:org/payments/bank-transfers") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizerOrganization(.paymentsWrite)
+            let principal = try context.caller()
             let body = try await JSONBody.decode(BankTransferBody.self, from: request)
             return try await service.respond(ConfirmBankTransfer(reference: body.reference, amount: body.amount,
                                                                  confirmedBy: principal.accountId),
@@ -98,8 +98,8 @@ struct PaymentRoutes {
         }
         // POST /v1/organizations/{org}/payments/bank-statements (text/csv) → BankStatementReport
         routes.post("organizations/:org/payments/bank-statements") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizerOrganization(.paymentsWrite)
+            let principal = try context.caller()
             let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard type == "text/csv" else {
                 throw Problem(.unsupportedMediaType, code: "gateway.unsupported_media_type", detail: "send the statement as text/csv")

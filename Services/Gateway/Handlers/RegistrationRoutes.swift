@@ -63,6 +63,8 @@ struct RegistrationRoutes {
     func register(on routes: RouterGroup<GatewayRequestContext>) {
         // Participants
         routes.post("conferences/:id/registrations") { request, context -> Response in
+            // Accounts only: an API key is refused before the body is read.
+            _ = try context.requirePrincipal()
             let conferenceId = try context.resourceId("id", kind: "conference")
             let body = try await JSONBody.decode(SubmitBody.self, from: request)
             let registrant = try await registrant(context)
@@ -110,7 +112,7 @@ struct RegistrationRoutes {
 
         // Organizers
         routes.put("organizations/:org/conferences/:id/registration-settings") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.conferencesWrite)
             let id = try context.resourceId("id", kind: "conference")
             let body = try await JSONBody.decode(SettingsBody.self, from: request)
             let settings = RegistrationSettings(
@@ -122,7 +124,7 @@ struct RegistrationRoutes {
                                              organizationId: organizationId, context: context)
         }
         routes.get("organizations/:org/conferences/:id/registrations") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.registrationsRead)
             let id = try context.resourceId("id", kind: "conference")
             let query = QueryParameters(request)
             return try await service.respond(
@@ -133,7 +135,7 @@ struct RegistrationRoutes {
         // GET …/registrations.csv and …/registrations.xlsx: every registration with its answers
         for format in ["csv", "xlsx"] {
             routes.get("organizations/:org/conferences/:id/registrations.\(format)") { _, context -> Response in
-                let organizationId = try context.organizerOrganization()
+                let organizationId = try context.organizerOrganization(.registrationsRead)
                 let id = try context.resourceId("id", kind: "conference")
                 let file = try await service.call(ExportRegistrations(conferenceId: id, format: format), as: ExportedFile.self,
                                                   organizationId: organizationId, context: context)
@@ -142,21 +144,21 @@ struct RegistrationRoutes {
         }
         // GET /v1/organizations/{org}/participants[?consent=true]: the participant database
         routes.get("organizations/:org/participants") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.registrationsRead)
             let consented = try QueryParameters(request).bool("consent") ?? false
             let people = try await service.call(ListParticipants(consentedOnly: consented), as: [ParticipantRecord].self,
                                                 organizationId: organizationId, context: context)
             return try JSONResponse.make(ItemList(items: people))
         }
         routes.get("organizations/:org/registrations/:id") { _, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.registrationsRead)
             let id = try context.resourceId("id", kind: "registration")
             return try await service.respond(GetRegistration(registrationId: id, accountId: nil), as: RegistrationView.self,
                                              organizationId: organizationId, context: context)
         }
         routes.post("organizations/:org/registrations/:id/review") { request, context -> Response in
-            let organizationId = try context.organizerOrganization()
-            let principal = try context.requirePrincipal()
+            let organizationId = try context.organizerOrganization(.registrationsReview)
+            let principal = try context.caller()
             let id = try context.resourceId("id", kind: "registration")
             let body = try await JSONBody.decode(ReviewBody.self, from: request)
             return try await service.respond(

@@ -82,7 +82,7 @@ struct UploadRoutes {
         }
         // … and for the organizers who review it (the registration service checks the organization).
         routes.get("organizations/:org/registrations/:id/files/:field") { _, context -> Response in
-            let organizationId = try context.organizerOrganization()
+            let organizationId = try context.organizerOrganization(.registrationsReview)
             let id = try context.resourceId("id", kind: "registration")
             let view = try await service.call(GetRegistration(registrationId: id, accountId: nil), as: RegistrationView.self,
                                               organizationId: organizationId, context: context)
