@@ -163,6 +163,8 @@ let package = Package(
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "_CryptoExtras", package: "swift-crypto")],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Contracts", "Persistence", "ServiceKit", "TestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Persistence", "Contracts", "ServiceKit", "TestSupport"],

@@ -12,6 +12,7 @@ await ServiceMain.run(
     handlers: { _ in
         [
             OnConferenceScheduled(store: store), OnConferenceUpdated(store: store), OnConferenceCancelled(store: store, flow: flow),
+            OnReminderDue(store: store),
             ConfigureRegistrationHandler(store: store), GetRegistrationFormHandler(store: store),
             SubmitRegistrationHandler(store: store, flow: flow), GetRegistrationHandler(store: store, flow: flow),
             ListRegistrationsHandler(store: store, flow: flow),

@@ -2,14 +2,28 @@ import Foundation
 import Persistence
 import ServiceKit
 
+let settings: SchedulingSettings
+do {
+    settings = try SchedulingSettings(ProcessInfo.processInfo.environment)
+} catch {
+    ServiceMain.fail("scheduling: \(error)")
+}
+let timerStore = TimerStore()
+let planning = ConferenceTimerPlanning(store: timerStore, reminderOffsets: settings.conferenceReminderOffsets)
+
 await ServiceMain.run(
     .scheduling,
     bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
     handlers: { _ in
         let conferences = ConferenceStore()
         return [
-            CreateConferenceHandler(store: conferences), UpdateConferenceHandler(store: conferences),
-            PublishConferenceHandler(store: conferences), CancelConferenceHandler(store: conferences),
+            CreateConferenceHandler(store: conferences), UpdateConferenceHandler(store: conferences, timers: planning),
+            PublishConferenceHandler(store: conferences, timers: planning),
+            CancelConferenceHandler(store: conferences, timers: planning),
             GetConferenceHandler(store: conferences), ListConferencesHandler(store: conferences),
         ]
+    },
+    services: { context in
+        [TimerWorker(pool: context.pool, store: timerStore, service: context.configuration.service.queue, logger: context.logger,
+                     batchSize: settings.timerBatchSize, pollInterval: settings.timerPollInterval)]
     })

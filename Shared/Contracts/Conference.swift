@@ -188,3 +188,51 @@ public struct MeetingCancelled: MessagePayload, Equatable {
         self.reason = reason
     }
 }
+
+/// `scheduling.reminder_due`: one of a meeting's reminder timers fell due (e.g. a conference's
+/// `reminder_24h`). Published once per timer through the outbox; the envelope's id is the timer's
+/// id, so a re-published copy carries the same id and consumers' inboxes drop it. The meeting's
+/// summary is read when the timer fires, so consumers need no copy of their own to word the
+/// reminder; who is reminded is the consumer's business (registration: a conference's
+/// confirmed registrants).
+public struct ReminderDue: MessagePayload, Equatable {
+    public static let messageType = "scheduling.reminder_due"
+    public var timerId: String
+    public var meetingId: String
+    /// `conference` (later also `internal`, `client`, `large_event`).
+    public var meetingKind: String
+    /// The timer's kind: `reminder_<offset>` with the offset before the start, e.g. `reminder_24h`,
+    /// `reminder_168h`, `reminder_90m`.
+    public var kind: String
+    public var dueAt: Date
+    /// The meeting's sequence when the timer fired.
+    public var sequence: Int
+    public var title: String
+    public var startsAt: Date
+    public var endsAt: Date
+    /// IANA zone the meeting was entered in.
+    public var timeZone: String
+    /// The start on the wall clock of `timeZone`, e.g. `2026-12-01 09:00`.
+    public var startLocal: String
+    public var venue: String?
+    /// `zoom`, `tencent`, `dingtalk` or `other`.
+    public var onlinePlatform: String?
+
+    public init(timerId: String, meetingId: String, meetingKind: String, kind: String, dueAt: Date, sequence: Int,
+                title: String, startsAt: Date, endsAt: Date, timeZone: String, startLocal: String, venue: String?,
+                onlinePlatform: String?) {
+        self.timerId = timerId
+        self.meetingId = meetingId
+        self.meetingKind = meetingKind
+        self.kind = kind
+        self.dueAt = dueAt
+        self.sequence = sequence
+        self.title = title
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.timeZone = timeZone
+        self.startLocal = startLocal
+        self.venue = venue
+        self.onlinePlatform = onlinePlatform
+    }
+}

@@ -312,6 +312,16 @@ enum Samples {
                    MeetingUpdated(meetingId: conferenceId, kind: "conference", sequence: 2, details: minimalDetails)),
             Sample("meeting_cancelled", events, MeetingCancelled.messageType,
                    MeetingCancelled(meetingId: conferenceId, kind: "conference", sequence: 3, reason: "The venue closed.")),
+            Sample("reminder_due, on site", events, ReminderDue.messageType,
+                   ReminderDue(timerId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c5d", meetingId: conferenceId, meetingKind: "conference",
+                               kind: "reminder_24h", dueAt: at("2026-11-30T01:00:00Z"), sequence: 1, title: details.title,
+                               startsAt: details.startsAt, endsAt: details.endsAt, timeZone: details.timeZone,
+                               startLocal: "2026-12-01 09:00", venue: details.venue, onlinePlatform: details.onlinePlatform)),
+            Sample("reminder_due, online", events, ReminderDue.messageType,
+                   ReminderDue(timerId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c5e", meetingId: conferenceId, meetingKind: "conference",
+                               kind: "reminder_168h", dueAt: at("2026-10-03T12:00:00Z"), sequence: 4, title: minimalDetails.title,
+                               startsAt: minimalDetails.startsAt, endsAt: minimalDetails.endsAt, timeZone: "UTC",
+                               startLocal: "2026-10-10 12:00", venue: nil, onlinePlatform: "zoom")),
         ]
         let registration = "registration.requests.json"
         samples += [

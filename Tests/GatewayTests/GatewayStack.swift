@@ -77,6 +77,9 @@ final class GatewayStack: Sendable {
             "PAYMENT_PUBLIC_URL": gatewayURL, "PAYMENT_TIMER_INTERVAL": "200ms",
             "BANK_ACCOUNT_NAME": "中国计算机学会", "BANK_NAME": "中国工商银行北京分行", "BANK_ACCOUNT_NUMBER": "0200 0000 0000 0000 000",
         ]) { $1 }
+        // The default reminder offsets (a week and a day before a conference's start); timers are
+        // looked for often, so a reminder a test moves to a few seconds ahead goes out on time.
+        environments["scheduling"] = ["TIMER_POLL_INTERVAL": "500ms"]
         environments["gateway"] = [
             "GATEWAY_PORT": String(gatewayPort),
             "GATEWAY_TOKEN_SECRET": secret,

@@ -52,3 +52,37 @@ struct OnConferenceCancelled: MessageHandler {
         return Empty()
     }
 }
+
+/// `scheduling.reminder_due` of a conference's reminder: the registrants confirmed at that moment
+/// are asked to be reminded (`conference.reminder`), through `notification.send` requests of at
+/// most 500 recipients each, committed with this event's inbox row, so the reminder is asked for
+/// once however often the event arrives. Another meeting kind's reminders are not registration's.
+struct OnReminderDue: MessageHandler {
+    let store: RegistrationStore
+    var messageType: String { ReminderDue.messageType }
+
+    func handle(_ message: Envelope<ReminderDue>, context: HandlerContext) async throws -> Empty {
+        let reminder = message.data
+        guard reminder.meetingKind == "conference" else { return Empty() }
+        let id = try RegistrationIds.parse(reminder.meetingId, "conference")
+        guard let conference = try await store.conference(id, in: context.transaction) else {
+            context.logger.info("reminder for a conference registration does not know; nobody to remind",
+                                metadata: ["conferenceId": "\(reminder.meetingId)"])
+            return Empty()
+        }
+        guard ConferenceReminder.shouldSend(reminder, cancelled: conference.cancelled, now: Date()) else {
+            context.logger.notice("conference reminder not sent: cancelled or already started", metadata: [
+                "conferenceId": "\(reminder.meetingId)", "kind": "\(reminder.kind)",
+            ])
+            return Empty()
+        }
+        let registrants = try await store.confirmedRegistrants(conferenceId: id, in: context.transaction)
+        for request in ConferenceReminder.requests(for: reminder, registrants: registrants) {
+            try await context.send(request, organizationId: conference.organizationId)
+        }
+        context.logger.info("conference reminder requested", metadata: [
+            "conferenceId": "\(reminder.meetingId)", "kind": "\(reminder.kind)", "recipients": "\(registrants.count)",
+        ])
+        return Empty()
+    }
+}

@@ -189,6 +189,18 @@ struct RegistrationStore: Sendable {
             """, [conferenceId]).rows.map(Self.record)
     }
 
+    /// Who holds a confirmed registration for the conference now, in a stable order (by id).
+    func confirmedRegistrants(conferenceId: UUID, in tx: Transaction) async throws -> [Payer] {
+        try await tx.query("""
+            SELECT account_id, email, name, locale FROM registrations
+            WHERE conference_id = $1 AND status = 'confirmed'
+            ORDER BY id
+            """, [conferenceId]).rows.map { row in
+            Payer(accountId: try row.string("account_id"), email: try row.string("email"), name: try row.string("name"),
+                  locale: try row.string("locale"))
+        }
+    }
+
     /// Offers whose time ran out, for the offer timer (skipping rows another instance holds).
     func lapsedOffers(now: Date, limit: Int, in tx: Transaction) async throws -> [(id: UUID, conferenceId: UUID)] {
         try await tx.query("""

@@ -30,6 +30,23 @@ enum ConferenceRequest {
     }
 }
 
+/// Plans a conference's timers (its reminders) in the transaction of the change that asks for it,
+/// with the conference row locked: publishing plans them, a change of a published conference's
+/// start moves them, a cancellation removes those that have not fired.
+struct ConferenceTimerPlanning: Sendable {
+    let store: TimerStore
+    let reminderOffsets: [Duration]
+
+    func plan(_ conference: ConferenceView, now: Date = Date(), in tx: Transaction) async throws {
+        let id = try ConferenceRequest.id(conference.id)
+        let status = ConferenceRules.Status(rawValue: conference.status) ?? .cancelled
+        let fired = status == .published ? try await store.firedKinds(meetingId: id, in: tx) : []
+        let planned = MeetingTimers.conference(startsAt: conference.details.startsAt, status: status, now: now,
+                                               reminderOffsets: reminderOffsets, fired: fired)
+        try await store.replace(meetingId: id, with: planned, in: tx)
+    }
+}
+
 /// `scheduling.create_conference`: a draft, visible to its organization only.
 struct CreateConferenceHandler: MessageHandler {
     let store: ConferenceStore
@@ -45,9 +62,11 @@ struct CreateConferenceHandler: MessageHandler {
     }
 }
 
-/// `scheduling.update_conference`: a published conference's change is announced with the new sequence.
+/// `scheduling.update_conference`: a published conference's change is announced with the new
+/// sequence; a changed start moves its pending reminders.
 struct UpdateConferenceHandler: MessageHandler {
     let store: ConferenceStore
+    let timers: ConferenceTimerPlanning
     var messageType: String { UpdateConference.messageType }
 
     func handle(_ message: Envelope<UpdateConference>, context: HandlerContext) async throws -> ConferenceView {
@@ -62,6 +81,9 @@ struct UpdateConferenceHandler: MessageHandler {
         try await store.update(id, details: message.data.details, in: context.transaction)
         let updated = try await store.find(id, organizationId: organizationId, in: context.transaction)!
         if status == .published {
+            if updated.details.startsAt != current.details.startsAt {
+                try await timers.plan(updated, in: context.transaction)
+            }
             try await context.publish(MeetingUpdated(meetingId: updated.id, kind: "conference", sequence: updated.sequence,
                                                      details: updated.details), organizationId: organizationId)
         }
@@ -69,9 +91,11 @@ struct UpdateConferenceHandler: MessageHandler {
     }
 }
 
-/// `scheduling.publish_conference`: visible to participants; `scheduling.meeting_scheduled`.
+/// `scheduling.publish_conference`: visible to participants; `scheduling.meeting_scheduled`; its
+/// reminders are planned.
 struct PublishConferenceHandler: MessageHandler {
     let store: ConferenceStore
+    let timers: ConferenceTimerPlanning
     var messageType: String { PublishConference.messageType }
 
     func handle(_ message: Envelope<PublishConference>, context: HandlerContext) async throws -> ConferenceView {
@@ -84,15 +108,18 @@ struct PublishConferenceHandler: MessageHandler {
         _ = try ConferenceRules.apply(.publish, to: status, startsAt: current.details.startsAt, now: Date())
         try await store.setStatus(id, .published, in: context.transaction)
         let published = try await store.find(id, organizationId: organizationId, in: context.transaction)!
+        try await timers.plan(published, in: context.transaction)
         try await context.publish(MeetingScheduled(meetingId: published.id, kind: "conference", sequence: published.sequence,
                                                    details: published.details), organizationId: organizationId)
         return published
     }
 }
 
-/// `scheduling.cancel_conference`: `scheduling.meeting_cancelled` when it had been published.
+/// `scheduling.cancel_conference`: `scheduling.meeting_cancelled` when it had been published; its
+/// reminders that have not fired are removed.
 struct CancelConferenceHandler: MessageHandler {
     let store: ConferenceStore
+    let timers: ConferenceTimerPlanning
     var messageType: String { CancelConference.messageType }
 
     func handle(_ message: Envelope<CancelConference>, context: HandlerContext) async throws -> ConferenceView {
@@ -110,6 +137,7 @@ struct CancelConferenceHandler: MessageHandler {
         _ = try ConferenceRules.apply(.cancel, to: status, startsAt: current.details.startsAt, now: Date())
         try await store.setStatus(id, .cancelled, reason: reason, in: context.transaction)
         let cancelled = try await store.find(id, organizationId: organizationId, in: context.transaction)!
+        try await timers.plan(cancelled, in: context.transaction)
         if current.publishedAt != nil {
             try await context.publish(MeetingCancelled(meetingId: cancelled.id, kind: "conference", sequence: cancelled.sequence,
                                                        reason: reason), organizationId: organizationId)
