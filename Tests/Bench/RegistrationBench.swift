@@ -10,6 +10,14 @@ import Logging
 /// fixed rate for a fixed time (open loop: a slow answer does not slow the arrivals down).
 extension Bench {
     func registrations(logger: Logger) async throws {
+        // Twice: a category without any seat limit (its submissions share the conference's lock)
+        // and the same with an overall limit that leaves room for all (each seat decided under the
+        // conference's exclusive lock, one transaction after another).
+        try await registrations(capacity: nil, logger: logger)
+        try await registrations(capacity: registrationRate * registrationSeconds + 1, logger: logger)
+    }
+
+    private func registrations(capacity: Int?, logger: Logger) async throws {
         let env = ProcessInfo.processInfo.environment
         guard let gateway = env["BENCH_GATEWAY_URL"], let secret = env["GATEWAY_TOKEN_SECRET"] else {
             throw ValidationError("BENCH_GATEWAY_URL and GATEWAY_TOKEN_SECRET must be set for the registration measurement")
@@ -18,8 +26,8 @@ extension Bench {
         let tokens = JWTMaker(secret: Array(secret.utf8))
         let organization = "bench-" + UUID().uuidString.prefix(8).lowercased()
         let organizer = tokens.make(subject: UUID().uuidString.lowercased(), organization: organization, roles: ["meeting_admin"])
-        let conference = try await freeConference(gateway, organization: organization, organizer: organizer, client: client)
-
+        let conference = try await freeConference(gateway, organization: organization, organizer: organizer, capacity: capacity,
+                                                  client: client)
         let total = registrationRate * registrationSeconds
         let participants = (0..<total).map { index in
             tokens.make(subject: UUID().uuidString.lowercased(), organization: nil, roles: ["participant"],
@@ -55,12 +63,14 @@ extension Bench {
             return String(format: "%.1f", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
         }
         let rate = Double(succeeded.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        print("| (f) free registrations, HTTP submit → confirmed, offered at \(registrationRate)/s for \(registrationSeconds) s"
+        let limit = capacity.map { "overall limit of \($0) seats" } ?? "no seat limit"
+        print("| (f) free registrations (\(limit)), HTTP submit → confirmed, offered at \(registrationRate)/s for \(registrationSeconds) s"
               + " (\(results.count - succeeded.count) failed) | \(succeeded.count) | \(String(format: "%.0f", rate)) | \(percentile(0.5)) | \(percentile(0.99)) |")
     }
 
-    /// A published conference open for registration, one free category without a seat limit.
-    private func freeConference(_ gateway: String, organization: String, organizer: String,
+    /// A published conference open for registration, one free category; with `capacity`, an
+    /// overall seat limit.
+    private func freeConference(_ gateway: String, organization: String, organizer: String, capacity: Int?,
                                 client: CurlHTTPClient) async throws -> String {
         func call(_ method: HTTPMethod, _ path: String, _ json: String) async throws -> HTTPResponse {
             var request = HTTPRequest(method: method, url: gateway + path, body: Array(json.utf8))
@@ -83,7 +93,7 @@ extension Bench {
         let settings = """
             {"form":{"fields":[{"key":"affiliation","type":"text","label":{"en":"Affiliation"}}]},
              "categories":[{"key":"regular","names":{"en":"Regular"},"fee":{"regular":{"amountMinor":0,"currency":"CNY"}}}],
-             "reviewRequired":false,"waitlistEnabled":false,"paymentMethods":[]}
+             "reviewRequired":false,"waitlistEnabled":false,"paymentMethods":[]\(capacity.map { ",\"overallCapacity\":\($0)" } ?? "")}
             """
         // Registration learns of the conference from scheduling's event.
         for _ in 0..<100 {

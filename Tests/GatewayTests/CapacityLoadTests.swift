@@ -13,6 +13,56 @@ struct CapacityLoadTests {
     var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
     let flow = RegistrationFlowTests()
 
+    /// The organization silences its registration mail for a load: hundreds of people's mails would
+    /// only queue behind every other suite's (an organizer may switch rules off the same way).
+    func setRegistrationMail(of organization: String, enabled: Bool) async throws {
+        let stack = try stack
+        let admin = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.orgAdmin])
+        let rules = ["submitted", "confirmed", "waitlisted", "seat-offered", "withdrawn"].map { "registration-\($0)-registrant" }
+        for rule in rules {
+            let switched = try await stack.call(.patch, "/v1/organizations/\(organization)/notification-rules/\(rule)",
+                                                token: admin, body: AccountTests.json(["enabled": enabled]))
+            #expect(switched.status == 200, "\(rule): \(switched.bodyString)")
+        }
+    }
+
+    @Test("300 concurrent registrations in a category without a limit (they share the conference's lock) are all counted: a limit set afterwards admits exactly the seats left")
+    func unlimitedSubmissionsAreCounted() async throws {
+        let stack = try stack
+        let organization = "open-" + UUID().uuidString.prefix(8).lowercased()
+        let organizer = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization,
+                                              roles: [.user, .meetingAdmin])
+        var settings: [String: Any] = [
+            "form": ["fields": [["key": "affiliation", "type": "text", "label": ["en": "Affiliation"]]]],
+            "categories": [RegistrationFlowTests.free("regular")], "reviewRequired": false,
+            "waitlistEnabled": true, "offerValidityHours": 24, "paymentMethods": [],
+        ]
+        let conference = try await flow.conference(organizer: organizer, organization: organization, settings: settings)
+        try await setRegistrationMail(of: organization, enabled: false)
+        func register(_ token: String) async throws -> RegistrationView? {
+            let response = try await stack.call(.post, "/v1/conferences/\(conference)/registrations", token: token,
+                                                body: AccountTests.json(["category": "regular", "answers": [:]]))
+            return response.status == 201 ? try response.decode(RegistrationView.self) : nil
+        }
+        var tokens: [String] = []
+        for index in 0..<300 { tokens.append(try await flow.participant("open\(index)")) }
+        let views = try await withThrowingTaskGroup(of: RegistrationView?.self) { group in
+            for token in tokens { group.addTask { try await register(token) } }
+            return try await group.reduce(into: [RegistrationView?]()) { $0.append($1) }
+        }
+        #expect(views.count == 300 && views.allSatisfy { $0?.status == "confirmed" }, "no limit: everyone has a seat")
+
+        // The organizer now limits the conference to 303 seats: 3 are left, then the line starts.
+        settings["overallCapacity"] = 303
+        let limited = try await stack.call(.put, "/v1/organizations/\(organization)/conferences/\(conference)/registration-settings",
+                                           token: organizer, body: AccountTests.json(settings))
+        #expect(limited.status == 200, "\(limited.bodyString)")
+        var later: [String] = []
+        for index in 0..<5 { later.append(try await register(try await flow.participant("late\(index)"))?.status ?? "refused") }
+        #expect(later == ["confirmed", "confirmed", "confirmed", "waitlisted", "waitlisted"], "\(later)")
+        try await setRegistrationMail(of: organization, enabled: true)
+    }
+
     @Test("500 concurrent registrations for 100 seats: exactly 100 hold a seat, 400 wait in line; concurrent withdrawals and acceptances never exceed the capacity")
     func noOverselling() async throws {
         let stack = try stack
@@ -25,15 +75,7 @@ struct CapacityLoadTests {
             "categories": [RegistrationFlowTests.free("regular")], "overallCapacity": 100, "reviewRequired": false,
             "waitlistEnabled": true, "offerValidityHours": 24, "paymentMethods": [],
         ])
-        // The organization silences its registration mail for this load: 500 people's mails would
-        // only queue behind every other suite's (an organizer may switch rules off the same way).
-        let admin = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.orgAdmin])
-        let rules = ["submitted", "confirmed", "waitlisted", "seat-offered", "withdrawn"].map { "registration-\($0)-registrant" }
-        for rule in rules {
-            let switched = try await stack.call(.patch, "/v1/organizations/\(organization)/notification-rules/\(rule)",
-                                                token: admin, body: AccountTests.json(["enabled": false]))
-            #expect(switched.status == 200, "\(rule): \(switched.bodyString)")
-        }
+        try await setRegistrationMail(of: organization, enabled: false)
         var tokens: [String] = []
         for index in 0..<500 { tokens.append(try await flow.participant("p\(index)")) }
         let results = try await withThrowingTaskGroup(of: (String, RegistrationView?).self) { group in
@@ -106,10 +148,7 @@ struct CapacityLoadTests {
         let holding = (counts["confirmed"] ?? 0) + (counts["offered"] ?? 0) + (counts["awaiting_payment"] ?? 0)
         #expect(holding == 100, "every freed seat is offered again, never one more: \(counts)")
         #expect(counts["confirmed"] == 80 && counts["offered"] == 20 && counts["waitlisted"] == 340)
-        for rule in rules {
-            _ = try await stack.call(.patch, "/v1/organizations/\(organization)/notification-rules/\(rule)", token: admin,
-                                     body: AccountTests.json(["enabled": true]))
-        }
+        try await setRegistrationMail(of: organization, enabled: true)
     }
 }
 }

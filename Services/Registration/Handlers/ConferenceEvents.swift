@@ -42,7 +42,7 @@ struct OnConferenceCancelled: MessageHandler {
         guard event.kind == "conference" else { return Empty() }
         let id = try RegistrationIds.parse(event.meetingId, "conference")
         guard try await store.cancelConference(id: id, sequence: event.sequence, in: context.transaction),
-              let settings = try await store.settings(conferenceId: id, lock: true, in: context.transaction),
+              let settings = try await store.settings(conferenceId: id, lock: .exclusive, in: context.transaction),
               let conference = try await store.conference(id, in: context.transaction) else { return Empty() }
         let rules = try RegistrationFlow.Rules(settings)
         for record in try await store.active(conferenceId: id, in: context.transaction) {

@@ -15,7 +15,7 @@ struct ExportRegistrationsHandler: MessageHandler {
         }
         guard let conference = try await store.conference(conferenceId, in: context.transaction),
               conference.organizationId == organizationId,
-              let settings = try await store.settings(conferenceId: conferenceId, lock: false, in: context.transaction) else {
+              let settings = try await store.settings(conferenceId: conferenceId, lock: .none, in: context.transaction) else {
             throw ConveneError(code: "registration.not_found", message: "no such conference")
         }
         let form = try RegistrationFlow.Rules(settings).form

@@ -13,7 +13,8 @@ struct SubmitRegistrationHandler: MessageHandler {
         let request = message.data
         let conferenceId = try RegistrationIds.parse(request.conferenceId, "conference")
         let now = Date()
-        let (conference, rules) = try await flow.locked(conferenceId: conferenceId, in: context.transaction)
+        let (conference, rules, shared) = try await flow.forSubmission(conferenceId: conferenceId, category: request.category,
+                                                                       in: context.transaction)
         guard conference.isOpen(at: now) else {
             throw ConveneError(code: "registration.closed", message: conference.cancelled ? "the conference was cancelled"
                                : now < conference.registrationOpensAt ? "registration has not opened yet" : "registration has closed")
@@ -37,7 +38,8 @@ struct SubmitRegistrationHandler: MessageHandler {
         guard let stored = try await store.insert(record, in: context.transaction) else {
             throw ConveneError(code: "registration.exists", message: "you have a registration for this conference already")
         }
-        try await flow.carryOut(transition, for: stored, conference: conference, rules: rules, context: context, now: now)
+        try await flow.carryOut(transition, for: stored, conference: conference, rules: rules, context: context, now: now,
+                                sharedSeats: shared)
         return try await flow.view(stored, in: context.transaction)
     }
 }

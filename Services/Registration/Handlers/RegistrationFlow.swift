@@ -36,12 +36,44 @@ struct RegistrationFlow: Sendable {
         let key = "registration.locked:\(conferenceId.lowercased)"
         if let known: LockedConference = tx.locals[key] { return (known.conference, known.rules) }
         guard let conference = try await store.conference(conferenceId, in: tx),
-              let settings = try await store.settings(conferenceId: conferenceId, lock: true, in: tx) else {
+              let settings = try await store.settings(conferenceId: conferenceId, lock: .exclusive, in: tx) else {
             throw ConveneError(code: "registration.not_found", message: "no registration for this conference")
         }
         let rules = try Rules(settings)
         tx.locals.set(LockedConference(conference: conference, rules: rules), for: key)
         return (conference, rules)
+    }
+
+    /// What a new submission in `category` needs. A category without any limit (its own or the
+    /// conference's) needs no seat decision: its submissions share the settings row (`FOR SHARE`)
+    /// and count their seats on spread-out counter rows, so they no longer wait for each other;
+    /// a change of the settings still waits for them, and then reads complete counts. A limited
+    /// category takes the exclusive lock as every other decision does.
+    func forSubmission(conferenceId: UUID, category: String,
+                       in tx: Transaction) async throws -> (conference: ConferenceRecord, rules: Rules, shared: Bool) {
+        let exclusiveKey = "registration.locked:\(conferenceId.lowercased)", sharedKey = "registration.shared:\(conferenceId.lowercased)"
+        if let known: LockedConference = tx.locals[exclusiveKey] { return (known.conference, known.rules, false) }
+        if let known: LockedConference = tx.locals[sharedKey], known.rules.capacity.isUnlimited(category) {
+            return (known.conference, known.rules, true)
+        }
+        // A first look without a lock tells which lock to take; one that is not limited is
+        // checked again under the shared lock (the settings may have changed in between).
+        guard let peek = try await store.settings(conferenceId: conferenceId, lock: .none, in: tx),
+              try Rules(peek).capacity.isUnlimited(category) else {
+            let (conference, rules) = try await locked(conferenceId: conferenceId, in: tx)
+            return (conference, rules, false)
+        }
+        guard let conference = try await store.conference(conferenceId, in: tx),
+              let settings = try await store.settings(conferenceId: conferenceId, lock: .shared, in: tx) else {
+            throw ConveneError(code: "registration.not_found", message: "no registration for this conference")
+        }
+        let rules = try Rules(settings)
+        guard rules.capacity.isUnlimited(category) else {
+            throw ConveneError(code: "registration.settings_changed",
+                               message: "the conference's seat limits changed while deciding; trying again", retryable: true)
+        }
+        tx.locals.set(LockedConference(conference: conference, rules: rules), for: sharedKey)
+        return (conference, rules, true)
     }
 
     private struct LockedConference: Sendable {
@@ -83,17 +115,19 @@ struct RegistrationFlow: Sendable {
     }
 
     /// Effects and events of a transition already saved.
+    /// `sharedSeats`: the caller holds only the shared lock (`forSubmission`), so a seat taken is
+    /// counted on one of the spread-out counter rows.
     func carryOut(_ transition: Transition, for record: RegistrationRecord, conference: ConferenceRecord, rules: Rules,
-                  context: HandlerContext, now: Date, comment: String? = nil) async throws {
+                  context: HandlerContext, now: Date, comment: String? = nil, sharedSeats: Bool = false) async throws {
         var offerNext = false
         for effect in transition.effects {
             switch effect {
             case .seatTaken:
                 try await store.adjustSeats(conferenceId: record.conferenceId, category: record.state.category, by: 1,
-                                            in: context.transaction)
+                                            shard: sharedSeats ? SeatCounter.randomShard() : 0, in: context.transaction)
             case .seatReleased:
                 try await store.adjustSeats(conferenceId: record.conferenceId, category: record.state.category, by: -1,
-                                            in: context.transaction)
+                                            shard: 0, in: context.transaction)
             case .createOrder(let amount):
                 try await context.send(CreateOrder(
                     registrationId: record.id.lowercased, conferenceId: record.conferenceId.lowercased, payer: record.registrant,

@@ -21,7 +21,7 @@ struct ConfigureRegistrationHandler: MessageHandler {
         let settings = message.data.settings
         let problems = Self.problems(settings)
         guard problems.isEmpty else { throw ConveneError.invalid("registration.invalid_settings", "the settings", problems: problems) }
-        _ = try await store.settings(conferenceId: conferenceId, lock: true, in: context.transaction)
+        _ = try await store.settings(conferenceId: conferenceId, lock: .exclusive, in: context.transaction)
         try await store.saveSettings(conferenceId: conferenceId, organizationId: organizationId, settings: settings,
                                      in: context.transaction)
         return settings
@@ -93,7 +93,7 @@ struct GetRegistrationFormHandler: MessageHandler {
     func handle(_ message: Envelope<GetRegistrationForm>, context: HandlerContext) async throws -> RegistrationForm {
         let conferenceId = try RegistrationIds.parse(message.data.conferenceId, "conference")
         guard let conference = try await store.conference(conferenceId, in: context.transaction),
-              let settings = try await store.settings(conferenceId: conferenceId, lock: false, in: context.transaction) else {
+              let settings = try await store.settings(conferenceId: conferenceId, lock: .none, in: context.transaction) else {
             throw ConveneError(code: "registration.not_found", message: "this conference takes no registrations")
         }
         let rules = try RegistrationFlow.Rules(settings)

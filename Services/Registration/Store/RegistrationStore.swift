@@ -77,17 +77,37 @@ struct RegistrationStore: Sendable {
             """, [conferenceId, organizationId, String(decoding: try ConveneJSON.encode(settings), as: UTF8.self)])
     }
 
-    /// The settings; with `lock`, the conference's seats are this transaction's until it ends.
-    func settings(conferenceId: UUID, lock: Bool, in tx: Transaction) async throws -> RegistrationSettings? {
+    /// How a reader holds the settings row, which stands for the conference's seats.
+    enum SettingsLock {
+        case none
+        /// Many at once (submissions in unlimited categories); a change of the settings waits.
+        case shared
+        /// This transaction's alone until it ends: seat decisions and settings changes.
+        case exclusive
+
+        var clause: String {
+            switch self {
+            case .none: ""
+            case .shared: " FOR SHARE"
+            case .exclusive: " FOR UPDATE"
+            }
+        }
+    }
+
+    /// The settings, read under `lock`.
+    func settings(conferenceId: UUID, lock: SettingsLock, in tx: Transaction) async throws -> RegistrationSettings? {
         guard let row = try await tx.query("SELECT settings::text AS settings FROM registration_settings WHERE conference_id = $1"
-                                           + (lock ? " FOR UPDATE" : ""), [conferenceId]).first else { return nil }
+                                           + lock.clause, [conferenceId]).first else { return nil }
         return try ConveneJSON.decode(RegistrationSettings.self, from: Array(try row.string("settings").utf8))
     }
 
-    /// Seats held, overall and by category (call under the conference's lock).
+    /// Seats held, overall and by category (call under the conference's exclusive lock: then no
+    /// submission holding the shared one is still counting).
     func counts(conferenceId: UUID, in tx: Transaction) async throws -> CapacityCounts {
         var counts = CapacityCounts()
-        for row in try await tx.query("SELECT category, held FROM seat_counts WHERE conference_id = $1", [conferenceId]).rows {
+        for row in try await tx.query("""
+            SELECT category, sum(held)::int AS held FROM seat_counts WHERE conference_id = $1 GROUP BY category
+            """, [conferenceId]).rows {
             let n = try row.int("held")
             counts.perCategoryHeld[try row.string("category")] = n
             counts.overallHeld += n
@@ -95,12 +115,14 @@ struct RegistrationStore: Sendable {
         return counts
     }
 
-    /// One seat of `category` taken (+1) or freed (−1), under the conference's lock.
-    func adjustSeats(conferenceId: UUID, category: String, by delta: Int, in tx: Transaction) async throws {
+    /// One seat of `category` taken (+1) or freed (−1), on counter row `shard` (0 under the
+    /// exclusive lock; any of `SeatCounter.shards` under the shared one). A category's count is
+    /// the sum of its rows; one row alone may go below zero.
+    func adjustSeats(conferenceId: UUID, category: String, by delta: Int, shard: Int, in tx: Transaction) async throws {
         try await tx.query("""
-            INSERT INTO seat_counts (conference_id, category, held) VALUES ($1, $2, greatest($3, 0))
-            ON CONFLICT (conference_id, category) DO UPDATE SET held = seat_counts.held + $3
-            """, [conferenceId, category, delta])
+            INSERT INTO seat_counts (conference_id, category, shard, held) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (conference_id, category, shard) DO UPDATE SET held = seat_counts.held + $4
+            """, [conferenceId, category, shard, delta])
     }
 
     func waitlist(conferenceId: UUID, in tx: Transaction) async throws -> [WaitlistEntry] {
