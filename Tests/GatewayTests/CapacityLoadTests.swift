@@ -52,8 +52,8 @@ struct CapacityLoadTests {
         }
         #expect(views.count == 300 && views.allSatisfy { $0?.status == "confirmed" }, "no limit: everyone has a seat")
 
-        // The organizer now limits the conference to 303 seats: 3 are left, then the line starts.
-        settings["overallCapacity"] = 303
+        // The organizer now limits the category to 303 seats: 3 are left, then the line starts.
+        settings["categories"] = [RegistrationFlowTests.free("regular", capacity: 303)]
         let limited = try await stack.call(.put, "/v1/organizations/\(organization)/conferences/\(conference)/registration-settings",
                                            token: organizer, body: AccountTests.json(settings))
         #expect(limited.status == 200, "\(limited.bodyString)")
