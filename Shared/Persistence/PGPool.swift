@@ -44,6 +44,14 @@ public final class PGPool: Sendable {
         }
     }
 
+    /// Runs `body` without a transaction around it: each statement commits on its own. For a
+    /// single read (or a single write) this saves the `BEGIN` and `COMMIT` round trips.
+    public func withoutTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await body(Transaction(connection: connection, schema: configuration.schema))
+        }
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func withTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
         try await withConnection { connection in

@@ -171,7 +171,7 @@ struct RegistrationRoutes {
     func registrant(_ context: GatewayRequestContext) async throws -> Payer {
         let principal = try context.requirePrincipal()
         let account = try await UUID(uuidString: principal.accountId).asyncFlatMap { id in
-            try await pool.withTransaction { tx in try await accounts.find(id: id, in: tx) }
+            try await pool.withoutTransaction { tx in try await accounts.find(id: id, in: tx) }
         }
         if let account {
             return Payer(accountId: principal.accountId, email: account.email, name: account.name, locale: account.locale)

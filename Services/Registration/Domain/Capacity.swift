@@ -143,11 +143,3 @@ struct WaitlistEntry: Codable, Sendable, Equatable, Hashable {
     var category: String
     var position: Int64
 }
-
-/// The rows a conference's seats are counted on while submissions share its lock: each takes one
-/// at random, so concurrent submissions rarely wait on the same row.
-enum SeatCounter {
-    static let shards = 16
-
-    static func randomShard() -> Int { Int.random(in: 0..<shards) }
-}

@@ -45,10 +45,10 @@ struct RegistrationFlow: Sendable {
     }
 
     /// What a new submission in `category` needs. A category without any limit (its own or the
-    /// conference's) needs no seat decision: its submissions share the settings row (`FOR SHARE`)
-    /// and count their seats on spread-out counter rows, so they no longer wait for each other;
-    /// a change of the settings still waits for them, and then reads complete counts. A limited
-    /// category takes the exclusive lock as every other decision does.
+    /// conference's) needs no seat decision: its submissions share the conference's lock and
+    /// count their seats on spread-out counter rows, so they no longer wait for each other; a
+    /// change of the settings takes the lock exclusively, so it waits for them and then reads
+    /// complete counts. A limited category takes the exclusive lock as every other decision does.
     func forSubmission(conferenceId: UUID, category: String,
                        in tx: Transaction) async throws -> (conference: ConferenceRecord, rules: Rules, shared: Bool) {
         let exclusiveKey = "registration.locked:\(conferenceId.lowercased)", sharedKey = "registration.shared:\(conferenceId.lowercased)"
@@ -124,7 +124,8 @@ struct RegistrationFlow: Sendable {
             switch effect {
             case .seatTaken:
                 try await store.adjustSeats(conferenceId: record.conferenceId, category: record.state.category, by: 1,
-                                            shard: sharedSeats ? SeatCounter.randomShard() : 0, in: context.transaction)
+                                            shard: sharedSeats ? SeatCounter.shard(of: context.transaction) : 0,
+                                            in: context.transaction)
             case .seatReleased:
                 try await store.adjustSeats(conferenceId: record.conferenceId, category: record.state.category, by: -1,
                                             shard: 0, in: context.transaction)
@@ -216,5 +217,20 @@ enum RegistrationIds {
     static func parse(_ raw: String, _ what: String = "registration") throws -> UUID {
         guard let id = UUID(uuidString: raw) else { throw ConveneError(code: "registration.not_found", message: "no such \(what)") }
         return id
+    }
+}
+
+/// The rows a conference's seats are counted on while submissions share its lock. A transaction
+/// (a consumer batch) counts all its seats on one row per category, picked at random once:
+/// concurrent batches rarely wait on the same row. A row per seat made two batches take rows in
+/// opposite orders and deadlock, again and again, under load.
+enum SeatCounter {
+    static let shards = 16
+
+    static func shard(of tx: Transaction) -> Int {
+        if let shard: Int = tx.locals["registration.seat-shard"] { return shard }
+        let shard = Int.random(in: 0..<shards)
+        tx.locals.set(shard, for: "registration.seat-shard")
+        return shard
     }
 }

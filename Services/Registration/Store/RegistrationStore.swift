@@ -77,27 +77,34 @@ struct RegistrationStore: Sendable {
             """, [conferenceId, organizationId, String(decoding: try ConveneJSON.encode(settings), as: UTF8.self)])
     }
 
-    /// How a reader holds the settings row, which stands for the conference's seats.
+    /// How a reader holds the conference's seats (and settings): a transaction-scoped advisory
+    /// lock on the conference, taken before the settings are read (in a statement of its own, so
+    /// that the read sees whatever the previous holder committed). Advisory rather than a row
+    /// lock: many holders of the shared mode cost the lock manager nothing, where `FOR SHARE`
+    /// writes a multixact into the row for each new holder.
     enum SettingsLock {
         case none
-        /// Many at once (submissions in unlimited categories); a change of the settings waits.
+        /// Many at once (submissions in categories without any limit); changes wait for them.
         case shared
         /// This transaction's alone until it ends: seat decisions and settings changes.
         case exclusive
-
-        var clause: String {
-            switch self {
-            case .none: ""
-            case .shared: " FOR SHARE"
-            case .exclusive: " FOR UPDATE"
-            }
-        }
     }
+
+    /// The advisory lock space of conferences' seats (the two-key form, beside the migrator's
+    /// one-key locks): 'RSEA'.
+    static let seatLockSpace: Int32 = 0x5253_4541
 
     /// The settings, read under `lock`.
     func settings(conferenceId: UUID, lock: SettingsLock, in tx: Transaction) async throws -> RegistrationSettings? {
-        guard let row = try await tx.query("SELECT settings::text AS settings FROM registration_settings WHERE conference_id = $1"
-                                           + lock.clause, [conferenceId]).first else { return nil }
+        switch lock {
+        case .none: break
+        case .shared:
+            try await tx.query("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", [Self.seatLockSpace, conferenceId.lowercased])
+        case .exclusive:
+            try await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [Self.seatLockSpace, conferenceId.lowercased])
+        }
+        guard let row = try await tx.query("SELECT settings::text AS settings FROM registration_settings WHERE conference_id = $1",
+                                           [conferenceId]).first else { return nil }
         return try ConveneJSON.decode(RegistrationSettings.self, from: Array(try row.string("settings").utf8))
     }
 
