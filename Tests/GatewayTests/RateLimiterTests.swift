@@ -81,6 +81,23 @@ struct RateLimiterTests {
         #expect(!limiter.admit("d", now: start.addingTimeInterval(121)).admitted, "and d is limited from then on")
     }
 
+    @Test("at capacity, new callers sweep at most once a second: a flood of addresses does not walk every caller each time")
+    func sweepThrottledAtCapacity() {
+        var limiter = RateLimiter(rule: rule, capacity: 2)
+        _ = limiter.admit("a", now: start)
+        _ = limiter.admit("b", now: start.addingTimeInterval(30))
+        // At 59.9 nothing has ended: the sweep finds no room, and x goes untracked.
+        #expect(limiter.admit("x", now: start.addingTimeInterval(59.9)).admitted)
+        // a's window ends at 60, but the last sweep was 0.2 s ago: y goes untracked too.
+        #expect(limiter.admit("y", now: start.addingTimeInterval(60.1)).admitted)
+        #expect(limiter.trackedCallers == 2)
+        // From 60.9 on, a sweep may run again (the periodic one, a window after the first, too).
+        _ = limiter.admit("z", now: start.addingTimeInterval(61))
+        #expect(limiter.trackedCallers == 2, "a forgotten, z tracked in its place")
+        for _ in 0..<2 { _ = limiter.admit("z", now: start.addingTimeInterval(61)) }
+        #expect(!limiter.admit("z", now: start.addingTimeInterval(61)).admitted)
+    }
+
     @Test("RATE_LIMIT_PER_MINUTE and RATE_LIMIT_ANONYMOUS_PER_MINUTE: defaults 600 and 120, 0 or off switch a limit off, anything else is refused")
     func settings() throws {
         let secret = String(repeating: "k", count: TokenSettings.minimumSecretBytes)

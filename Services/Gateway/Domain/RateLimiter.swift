@@ -2,8 +2,8 @@ import Foundation
 
 /// Requests per caller in a fixed window: a caller's first request opens its window, which admits
 /// `limit` requests and ends `window` seconds later. Kept in memory, so a limit holds per gateway
-/// instance. Memory stays bounded: callers whose window has ended are forgotten (swept at most
-/// once per window, and at once when `capacity` callers are tracked); a new caller arriving
+/// instance. Memory stays bounded: callers whose window has ended are forgotten (swept once per
+/// window, and when `capacity` callers are tracked, at most once a second); a new caller arriving
 /// while `capacity` callers are still inside their windows is admitted without being tracked,
 /// rather than refused, so that a flood of addresses cannot lock everyone out.
 struct RateLimiter: Sendable {
@@ -56,7 +56,9 @@ struct RateLimiter: Sendable {
         } else {
             entry = Entry(windowStarted: now, count: 0)
             if entries[caller] == nil && entries.count >= capacity {
-                sweep(now: now)
+                // At most one full sweep a second: a flood of new addresses at capacity must not
+                // make every request walk every tracked caller.
+                if lastSweep.map({ now.timeIntervalSince($0) >= 1 }) ?? true { sweep(now: now) }
                 guard entries.count < capacity else {
                     return Decision(admitted: true, limit: rule.limit, remaining: rule.limit - 1, resetAfter: Self.seconds(rule.window))
                 }
