@@ -72,6 +72,16 @@ extension Bench {
     /// overall seat limit.
     private func freeConference(_ gateway: String, organization: String, organizer: String, capacity: Int?,
                                 client: CurlHTTPClient) async throws -> String {
+        try await benchConference(gateway, organization: organization, organizer: organizer, settings: """
+            {"form":{"fields":[{"key":"affiliation","type":"text","label":{"en":"Affiliation"}}]},
+             "categories":[{"key":"regular","names":{"en":"Regular"},"fee":{"regular":{"amountMinor":0,"currency":"CNY"}}}],
+             "reviewRequired":false,"waitlistEnabled":false,"paymentMethods":[]\(capacity.map { ",\"overallCapacity\":\($0)" } ?? "")}
+            """, client: client)
+    }
+
+    /// A published conference open for registration with these registration settings.
+    func benchConference(_ gateway: String, organization: String, organizer: String, settings: String,
+                         client: CurlHTTPClient) async throws -> String {
         func call(_ method: HTTPMethod, _ path: String, _ json: String) async throws -> HTTPResponse {
             var request = HTTPRequest(method: method, url: gateway + path, body: Array(json.utf8))
             request.setHeader("Content-Type", "application/json")
@@ -90,11 +100,6 @@ extension Bench {
             throw ValidationError("creating the bench conference failed: \(created.status) \(String(decoding: created.body, as: UTF8.self))")
         }
         _ = try await call(.post, "/v1/organizations/\(organization)/conferences/\(id)/publish", "{}")
-        let settings = """
-            {"form":{"fields":[{"key":"affiliation","type":"text","label":{"en":"Affiliation"}}]},
-             "categories":[{"key":"regular","names":{"en":"Regular"},"fee":{"regular":{"amountMinor":0,"currency":"CNY"}}}],
-             "reviewRequired":false,"waitlistEnabled":false,"paymentMethods":[]\(capacity.map { ",\"overallCapacity\":\($0)" } ?? "")}
-            """
         // Registration learns of the conference from scheduling's event.
         for _ in 0..<100 {
             if try await call(.put, "/v1/organizations/\(organization)/conferences/\(id)/registration-settings", settings).status == 200 {

@@ -4,7 +4,8 @@
 #   (b) PostgreSQL single-row commits (pgbench, one-insert script, 8 clients),
 #   (c) Convene's own path outbox → relay → broker → consumer → inbox commit,
 #   (e) emails per second through the notification service beside the SMTP server's ceiling,
-#   (f) registrations per second through gateway, scheduling and registration,
+#   (f) registrations per second through gateway, scheduling and registration, free and
+#       (f′) paid with WeChat Pay at an in-memory contract server that calls back the gateway,
 #   (d) the resident memory of an idle service,
 # and print a Markdown report to paste into docs/performance.md.
 #
@@ -37,7 +38,7 @@ bash "$STACK" up test
 . "$ROOT/.local/test/env"
 
 log "building release binaries (convene-bench and the services it drives)"
-for product in convene-bench archive notification gateway scheduling registration; do
+for product in convene-bench archive notification gateway scheduling registration payment; do
     swift build -c release --product "$product" >/dev/null
 done
 BIN="$(swift build -c release --show-bin-path)"
@@ -50,7 +51,24 @@ DATABASE_URL="$SCHEDULING_DATABASE_URL" OPS_PORT=39292 LOG_LEVEL=warning "$BIN/s
 flow_pids+=($!)
 DATABASE_URL="$REGISTRATION_DATABASE_URL" OPS_PORT=39293 LOG_LEVEL=warning "$BIN/registration" >/dev/null 2>&1 &
 flow_pids+=($!)
-for port in 39291 39292 39293; do
+# (f′) also needs payment, with a WeChat Pay merchant at a contract server of its own that keeps
+# its state in memory (the stack's rewrites a JSON file on every change: thousands of orders
+# would measure that). The merchant's keys are made once, in .local/test/bench-payment.
+/usr/bin/python3 "$ROOT/compose/local/contracts/server.py" --port 39295 >/dev/null 2>&1 &
+flow_pids+=($!)
+for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:39295/_admin/health && break; sleep 0.1; done
+PAYMENT_ENV=()
+while IFS= read -r -d '' setting; do PAYMENT_ENV+=("$setting"); done < <(
+    /usr/bin/python3 "$ROOT/compose/local/demo_payment.py" --contracts http://127.0.0.1:39295 \
+        --gateway http://127.0.0.1:39290 --dir "$ROOT/.local/test/bench-payment")
+(( ${#PAYMENT_ENV[@]} > 0 )) || die "compose/local/demo_payment.py printed no settings"
+for setting in "${PAYMENT_ENV[@]}"; do
+    [[ "$setting" == WECHATPAY_MCHID=* ]] && export BENCH_WECHATPAY_MCHID="${setting#WECHATPAY_MCHID=}"
+done
+export BENCH_CONTRACTS_URL=http://127.0.0.1:39295
+env "${PAYMENT_ENV[@]}" DATABASE_URL="$PAYMENT_DATABASE_URL" OPS_PORT=39294 LOG_LEVEL=warning "$BIN/payment" >/dev/null 2>&1 &
+flow_pids+=($!)
+for port in 39291 39292 39293 39294; do
     for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" && break; sleep 0.1; done
 done
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Local contract server: stand-ins for the outside systems Convene talks to.
 
-    python3 server.py --host 127.0.0.1 --port N --state-dir DIR
+    python3 server.py --host 127.0.0.1 --port N [--state-dir DIR]
 
 One HTTP server; each provider is a module (MODULES below) that claims path
 prefixes. The server routes every request to the module with the longest
@@ -203,7 +203,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Convene's local contract server (provider stand-ins)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--state-dir", required=True, help="where modules keep their state (JSON files)")
+    parser.add_argument("--state-dir", default=None,
+                        help="where modules keep their state (JSON files); without it, in memory only: every "
+                             "change rewrites a module's whole file, which a benchmark's thousands of orders cannot afford")
     args = parser.parse_args(argv)
 
     server = make_server(args.host, args.port, args.state_dir)
@@ -216,7 +218,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
     log(f"listening on http://{host}:{port} (modules: {', '.join(m.name for m in server.app.modules)}; "
-        f"state in {os.path.abspath(args.state_dir)})")
+        + (f"state in {os.path.abspath(args.state_dir)})" if args.state_dir else "state in memory only)"))
     try:
         server.serve_forever()
     finally:
