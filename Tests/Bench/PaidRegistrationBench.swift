@@ -34,33 +34,12 @@ extension Bench {
             tokens.make(subject: UUID().uuidString.lowercased(), organization: nil, roles: ["participant"],
                         email: "payer-\(index)@bench.example")
         }
-        let interval = Duration.seconds(1) / paidRate
-        let started = ContinuousClock.now
-        let results = await withTaskGroup(of: (Duration, Bool).self) { group in
-            for (index, token) in participants.enumerated() {
-                let due = started.advanced(by: interval * index)
-                if due > ContinuousClock.now { try? await Task.sleep(until: due) }
-                group.addTask {
-                    let sent = ContinuousClock.now
-                    let confirmed = (try? await payOne(gateway: gateway, contracts: contracts, mchid: mchid, conference: conference,
-                                                       token: token, client: client)) ?? false
-                    return (ContinuousClock.now - sent, confirmed)
-                }
-            }
-            return await group.reduce(into: [(Duration, Bool)]()) { $0.append($1) }
+        let outcome = await OpenLoop(rate: paidRate, count: total).run { index in
+            (try? await payOne(gateway: gateway, contracts: contracts, mchid: mchid, conference: conference,
+                               token: participants[index], client: client)) ?? false
         }
-        let elapsed = ContinuousClock.now - started
-        let succeeded = results.filter(\.1)
-        let latencies = succeeded.map(\.0).sorted()
-        func percentile(_ p: Double) -> String {
-            guard !latencies.isEmpty else { return "–" }
-            let value = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-            return String(format: "%.1f", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
-        }
-        let rate = Double(succeeded.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         print("| (f′) paid registrations (WeChat Pay), HTTP submit → checkout → signed callback → confirmed, offered at \(paidRate)/s"
-              + " for \(paidSeconds) s (\(results.count - succeeded.count) failed) | \(succeeded.count) | \(String(format: "%.0f", rate))"
-              + " | \(percentile(0.5)) | \(percentile(0.99)) |")
+              + " for \(paidSeconds) s (\(outcome.failed) failed) | " + outcome.cells)
     }
 
     /// One participant's whole paid registration; true once it reads `confirmed`.

@@ -34,38 +34,17 @@ extension Bench {
                         email: "bench-\(index)@bench.example")
         }
         let body = Array(#"{"category":"regular","answers":{"affiliation":"Bench University"}}"#.utf8)
-        let interval = Duration.seconds(1) / registrationRate
-        let started = ContinuousClock.now
-        let results = await withTaskGroup(of: (Duration, Bool).self) { group in
-            for (index, token) in participants.enumerated() {
-                // Open loop: arrival `index` is due at started + index × interval.
-                let due = started.advanced(by: interval * index)
-                if due > ContinuousClock.now { try? await Task.sleep(until: due) }
-                group.addTask {
-                    var request = HTTPRequest(method: .post, url: "\(gateway)/v1/conferences/\(conference)/registrations", body: body)
-                    request.setHeader("Content-Type", "application/json")
-                    request.setHeader("Authorization", "Bearer " + token)
-                    let sent = ContinuousClock.now
-                    let response = try? await client.execute(request)
-                    let ok = response?.status == 201 && response.map { String(decoding: $0.body, as: UTF8.self) }?
-                        .contains(#""status":"confirmed""#) == true
-                    return (ContinuousClock.now - sent, ok)
-                }
-            }
-            return await group.reduce(into: [(Duration, Bool)]()) { $0.append($1) }
+        let outcome = await OpenLoop(rate: registrationRate, count: total).run { index in
+            var request = HTTPRequest(method: .post, url: "\(gateway)/v1/conferences/\(conference)/registrations", body: body)
+            request.setHeader("Content-Type", "application/json")
+            request.setHeader("Authorization", "Bearer " + participants[index])
+            let response = try? await client.execute(request)
+            return response?.status == 201 && response.map { String(decoding: $0.body, as: UTF8.self) }?
+                .contains(#""status":"confirmed""#) == true
         }
-        let elapsed = ContinuousClock.now - started
-        let succeeded = results.filter(\.1)
-        let latencies = succeeded.map(\.0).sorted()
-        func percentile(_ p: Double) -> String {
-            guard !latencies.isEmpty else { return "–" }
-            let value = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-            return String(format: "%.1f", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
-        }
-        let rate = Double(succeeded.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let limit = capacity.map { "overall limit of \($0) seats" } ?? "no seat limit"
         print("| (f) free registrations (\(limit)), HTTP submit → confirmed, offered at \(registrationRate)/s for \(registrationSeconds) s"
-              + " (\(results.count - succeeded.count) failed) | \(succeeded.count) | \(String(format: "%.0f", rate)) | \(percentile(0.5)) | \(percentile(0.99)) |")
+              + " (\(outcome.failed) failed) | " + outcome.cells)
     }
 
     /// A published conference open for registration, one free category; with `capacity`, an
