@@ -201,6 +201,19 @@ struct TimerWorkerTests {
         #expect(events.map(\.data.dueAt) == dues.sorted(), "caught up in due order")
     }
 
+    @Test("a timer that fell due after a round looked is looked at again within 100 ms, not after a whole poll interval")
+    func dueAfterTheRoundLooked() async throws {
+        let fixture = try await SchedulingFixture(reminderOffsets: [.seconds(3600)])
+        defer { Task { await fixture.pool.close() } }
+        let conference = try await fixture.publish(try await fixture.create(startsAt: Date().addingTimeInterval(3660)).id)
+        let due = try #require(try await fixture.timers(of: conference.id).first?.dueAt)
+        let worker = fixture.worker(pollInterval: .seconds(120))
+        // The round read its clock before the timer's time; the pause is asked for just after it.
+        #expect(try await worker.fireDue(now: due.addingTimeInterval(-0.5)) == 0)
+        #expect(try await worker.untilNextDue(now: due.addingTimeInterval(0.5)) <= .milliseconds(100))
+        #expect(try await worker.untilNextDue(now: due.addingTimeInterval(-30)) == .seconds(30))
+    }
+
     @Test("the worker wakes when the next timer falls due, long before its poll interval")
     func wakesAtNextDue() async throws {
         let fixture = try await SchedulingFixture(reminderOffsets: [.seconds(3600)])

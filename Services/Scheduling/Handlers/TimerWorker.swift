@@ -60,12 +60,13 @@ struct TimerWorker: Service {
         return fired.count
     }
 
-    /// How long to sleep: until the next timer is due, at most `pollInterval`. A due timer still
-    /// there is held by another worker: look again after the poll interval.
+    /// How long to sleep: until the next timer is due, at most `pollInterval`. A timer that is due
+    /// already fell due after the round looked (this clock is read later than the round's), or
+    /// another worker holds it for the moment its round lasts: look again shortly, not after a
+    /// whole poll interval.
     func untilNextDue(now: Date = Date()) async throws -> Duration {
-        guard let next = try await pool.withTransaction({ tx in try await store.nextDue(in: tx) }), next > now else {
-            return pollInterval
-        }
+        guard let next = try await pool.withoutTransaction({ tx in try await store.nextDue(in: tx) }) else { return pollInterval }
+        guard next > now else { return min(pollInterval, .milliseconds(100)) }
         let wait = Duration.milliseconds(Int64((next.timeIntervalSince(now) * 1000).rounded(.up)))
         return min(max(wait, .milliseconds(10)), pollInterval)
     }
