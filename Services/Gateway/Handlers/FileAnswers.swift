@@ -19,7 +19,7 @@ struct FileAnswers: Sendable {
         for (field, answer) in answers {
             guard case .object(let object) = answer else { continue }
             guard object.count == 1, case .string(let text)? = object["uploadId"], let id = UUID(uuidString: text),
-                  let upload = try await pool.withTransaction({ tx in try await uploads.find(id: id, owner: owner, in: tx) })
+                  let upload = try await pool.withoutTransaction({ tx in try await uploads.find(id: id, owner: owner, in: tx) })
             else {
                 errors[field] = "invalid_file_reference: a file answer is {\"uploadId\": …} naming one of your uploads"
                 continue

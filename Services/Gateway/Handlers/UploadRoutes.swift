@@ -57,7 +57,7 @@ struct UploadRoutes {
             var record = UploadRecord(id: id, ownerAccountId: principal.accountId, blobKey: blobKey, contentType: type,
                                       size: Int64(form.file.count), storedFileName: try vault.storedName(fileName, sensitive: sensitive, uploadId: id),
                                       purpose: purpose, sensitive: sensitive, createdAt: Date())
-            record.createdAt = try await pool.withTransaction { tx in try await uploads.insert(record, in: tx) }
+            record.createdAt = try await pool.withoutTransaction { tx in try await uploads.insert(record, in: tx) }
             // The id, kind and size only: never the name or the bytes.
             logger.info("upload stored", metadata: ["upload": "\(id)", "type": "\(type.mediaType)", "bytes": "\(record.size)",
                                                     "sensitive": "\(sensitive)", "request": "\(context.requestId)"])
@@ -103,7 +103,7 @@ struct UploadRoutes {
         let vault = try requireVault()
         let id = try context.resourceId("id", kind: "upload")
         guard let uuid = UUID(uuidString: id),
-              let record = try await pool.withTransaction({ tx in try await uploads.find(id: uuid, owner: principal.accountId, in: tx) })
+              let record = try await pool.withoutTransaction({ tx in try await uploads.find(id: uuid, owner: principal.accountId, in: tx) })
         else { throw Problem.notFound("no such upload") }
         return (record, vault)
     }
@@ -115,7 +115,7 @@ struct UploadRoutes {
               case .object(let answer)? = view.answers[field], case .string(let blobKey)? = answer["blobKey"],
               BlobStore.isValidKey(blobKey)
         else { throw Problem.notFound("the registration has no file for this field") }
-        guard let record = try await pool.withTransaction({ tx in try await uploads.find(blobKey: blobKey, in: tx) }) else {
+        guard let record = try await pool.withoutTransaction({ tx in try await uploads.find(blobKey: blobKey, in: tx) }) else {
             throw Problem.notFound("the registration's file is not stored here")
         }
         // An ordinary file's blob may be shared by several uploads: the answer's name is this one's.

@@ -199,7 +199,7 @@ struct GetReceiptHandler: MessageHandler {
         if let number = request.orderNumber {
             order = try await store.order(number: number, in: context.transaction)
         } else if let registrationId = request.registrationId {
-            order = try await store.paidOrder(registrationId: registrationId, in: context.transaction)
+            order = try await store.paidOrder(registrationId: registrationId, locked: false, in: context.transaction)
         } else {
             order = nil
         }

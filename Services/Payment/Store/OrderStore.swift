@@ -167,12 +167,14 @@ struct OrderStore: Sendable {
     }
 
     /// The registration's order that holds money (the newest), for refunds.
-    func paidOrder(registrationId: String, in tx: Transaction) async throws -> Order? {
+    /// The registration's order that money (or a waiver) settled; `locked` for a change to it,
+    /// not for a read.
+    func paidOrder(registrationId: String, locked: Bool = true, in tx: Transaction) async throws -> Order? {
         try await tx.query("""
             SELECT \(Self.columns) FROM orders
             WHERE registration_id = $1 AND status IN ('paid', 'paid_late', 'partially_refunded', 'refunded', 'waived')
-            ORDER BY paid_at DESC NULLS LAST LIMIT 1 FOR UPDATE
-            """, [registrationId]).first.map(Order.init)
+            ORDER BY paid_at DESC NULLS LAST LIMIT 1
+            """ + (locked ? " FOR UPDATE" : ""), [registrationId]).first.map(Order.init)
     }
 
     func order(number: String, locked: Bool = false, in tx: Transaction) async throws -> Order? {
@@ -386,13 +388,14 @@ struct OrderStore: Sendable {
             WHERE o.organization_id = $1 AND ($2::text IS NULL OR r.status = $2)
             ORDER BY r.created_at DESC LIMIT $3
             """, [organizationId, status, limit]).rows
-        var result: [(Refund, Order)] = []
-        for row in rows {
-            let refund = try Refund(row: row)
-            guard let order = try await order(id: refund.orderId, in: tx) else { continue }
-            result.append((refund, order))
-        }
-        return result
+        let refunds = try rows.map(Refund.init)
+        let orders = Dictionary(uniqueKeysWithValues: try await tx.query(
+            "SELECT \(Self.columns) FROM orders WHERE id = ANY($1::uuid[])",
+            [PGTextArray(Set(refunds.map { $0.orderId.uuidString.lowercased() }).sorted())]).rows.map { row in
+                let order = try Order(row: row)
+                return (order.id, order)
+            })
+        return refunds.compactMap { refund in orders[refund.orderId].map { (refund, $0) } }
     }
 
     func wasSettledByStaff(_ number: String, in tx: Transaction) async throws -> Bool {
