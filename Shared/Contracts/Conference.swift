@@ -148,15 +148,26 @@ public struct ConferencePage: Codable, Sendable, Equatable {
 public struct MeetingScheduled: MessagePayload, Equatable {
     public static let messageType = "scheduling.meeting_scheduled"
     public var meetingId: String
-    /// `conference` (and, with enterprise meetings, `internal`, `client`, `large_event`).
+    /// `conference`, or for an enterprise meeting its type: `internal`, `client`, `large_event`.
     public var kind: String
     public var sequence: Int
-    public var details: ConferenceDetails
+    /// A conference's details (kind `conference` only).
+    public var details: ConferenceDetails?
+    /// An enterprise meeting's plan (every other kind).
+    public var meeting: MeetingPlan?
     public init(meetingId: String, kind: String, sequence: Int, details: ConferenceDetails) {
         self.meetingId = meetingId
         self.kind = kind
         self.sequence = sequence
         self.details = details
+        self.meeting = nil
+    }
+    public init(meetingId: String, sequence: Int, meeting: MeetingPlan) {
+        self.meetingId = meetingId
+        self.kind = meeting.type
+        self.sequence = sequence
+        self.details = nil
+        self.meeting = meeting
     }
 }
 
@@ -165,12 +176,23 @@ public struct MeetingUpdated: MessagePayload, Equatable {
     public var meetingId: String
     public var kind: String
     public var sequence: Int
-    public var details: ConferenceDetails
+    /// A conference's details (kind `conference` only).
+    public var details: ConferenceDetails?
+    /// An enterprise meeting's plan (every other kind): rescheduled, moved or its platforms changed.
+    public var meeting: MeetingPlan?
     public init(meetingId: String, kind: String, sequence: Int, details: ConferenceDetails) {
         self.meetingId = meetingId
         self.kind = kind
         self.sequence = sequence
         self.details = details
+        self.meeting = nil
+    }
+    public init(meetingId: String, sequence: Int, meeting: MeetingPlan) {
+        self.meetingId = meetingId
+        self.kind = meeting.type
+        self.sequence = sequence
+        self.details = nil
+        self.meeting = meeting
     }
 }
 

@@ -310,6 +310,17 @@ enum Samples {
                    MeetingScheduled(meetingId: conferenceId, kind: "conference", sequence: 1, details: details)),
             Sample("meeting_updated", events, MeetingUpdated.messageType,
                    MeetingUpdated(meetingId: conferenceId, kind: "conference", sequence: 2, details: minimalDetails)),
+            Sample("meeting_scheduled, enterprise meeting", events, MeetingScheduled.messageType,
+                   MeetingScheduled(meetingId: conferenceId, sequence: 1, meeting: MeetingPlan(
+                       type: "internal", topic: "季度经营分析会", description: "Q4 review", startsAt: at("2026-12-01T01:00:00Z"),
+                       endsAt: at("2026-12-01T03:00:00Z"), timeZone: "Asia/Shanghai", roomId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c60",
+                       location: "Room 301", host: MeetingHost(accountId: "acc-1", name: "王芳", email: "wang@example.com", locale: "zh-CN"),
+                       platforms: ["zoom", "tencent"], recommendedPlatform: "tencent"))),
+            Sample("meeting_updated, enterprise meeting without platforms", events, MeetingUpdated.messageType,
+                   MeetingUpdated(meetingId: conferenceId, sequence: 2, meeting: MeetingPlan(
+                       type: "client", topic: "Client visit", startsAt: at("2026-12-01T01:00:00Z"), endsAt: at("2026-12-01T02:00:00Z"),
+                       timeZone: "UTC", host: MeetingHost(accountId: "acc-1", name: "Fang Wang", email: "wang@example.com"),
+                       platforms: []))),
             Sample("meeting_cancelled", events, MeetingCancelled.messageType,
                    MeetingCancelled(meetingId: conferenceId, kind: "conference", sequence: 3, reason: "The venue closed.")),
             Sample("reminder_due, on site", events, ReminderDue.messageType,

@@ -10,9 +10,9 @@ struct OnConferenceScheduled: MessageHandler {
 
     func handle(_ message: Envelope<MeetingScheduled>, context: HandlerContext) async throws -> Empty {
         let event = message.data
-        guard event.kind == "conference", let organizationId = message.organizationId else { return Empty() }
+        guard event.kind == "conference", let details = event.details, let organizationId = message.organizationId else { return Empty() }
         try await store.upsertConference(id: try RegistrationIds.parse(event.meetingId, "conference"), organizationId: organizationId,
-                                         sequence: event.sequence, details: event.details, in: context.transaction)
+                                         sequence: event.sequence, details: details, in: context.transaction)
         return Empty()
     }
 }
@@ -23,9 +23,9 @@ struct OnConferenceUpdated: MessageHandler {
 
     func handle(_ message: Envelope<MeetingUpdated>, context: HandlerContext) async throws -> Empty {
         let event = message.data
-        guard event.kind == "conference", let organizationId = message.organizationId else { return Empty() }
+        guard event.kind == "conference", let details = event.details, let organizationId = message.organizationId else { return Empty() }
         try await store.upsertConference(id: try RegistrationIds.parse(event.meetingId, "conference"), organizationId: organizationId,
-                                         sequence: event.sequence, details: event.details, in: context.transaction)
+                                         sequence: event.sequence, details: details, in: context.transaction)
         return Empty()
     }
 }
