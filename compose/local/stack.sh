@@ -602,6 +602,10 @@ write_env_file() {
             WECHATPAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT")" \
             ALIPAY_GATEWAY_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/gateway.do")" \
             STRIPE_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/stripe")" \
+            ZOOM_OAUTH_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/zoom")" \
+            ZOOM_API_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/zoom")" \
+            TENCENT_MEETING_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/tencent")" \
+            DINGTALK_API_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/dingtalk")" \
             NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
             GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")" \
             UPLOAD_ENCRYPTION_KEY "$(shquote "$(upload_encryption_key)")"

@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Context, Request, error, json_response  # noqa: E402
 
 # Provider modules, in this folder. Add a new one here (see README.md).
-MODULES = ["dingtalk_robot", "wecom_robot", "webhook_receiver", "wechatpay", "alipay", "stripe_api"]
+MODULES = ["dingtalk_robot", "wecom_robot", "webhook_receiver", "wechatpay", "alipay", "stripe_api",
+           "zoom", "tencent_meeting", "dingtalk_open"]
 
 MAX_BODY = 4 * 1024 * 1024
 
