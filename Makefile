@@ -46,6 +46,7 @@ compose-config: ## Validate compose/compose.yaml (installs docker-compose if mis
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose; \
 	fi
 	@NOTIFICATION_SECRET_KEY=$${NOTIFICATION_SECRET_KEY:-config-check-only} \
+		PLATFORM_SECRET_KEY=$${PLATFORM_SECRET_KEY:-config-check-only} \
 		GATEWAY_TOKEN_SECRET=$${GATEWAY_TOKEN_SECRET:-config-check-only} \
 		UPLOAD_ENCRYPTION_KEY=$${UPLOAD_ENCRYPTION_KEY:-config-check-only} docker-compose -f compose/compose.yaml config -q && echo "compose/compose.yaml: valid"
 

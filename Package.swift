@@ -125,7 +125,9 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         service("scheduling", path: "Scheduling"),
-        service("platform-bridge", path: "PlatformBridge"),
+        service("platform-bridge", path: "PlatformBridge", extra: [
+            "HTTPClient", "Secrets", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         service("notification", path: "Notification", extra: [
             "HTTPClient", "Secrets", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -164,6 +166,9 @@ let package = Package(
                                                        .product(name: "_CryptoExtras", package: "swift-crypto")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Contracts", "Persistence", "ServiceKit", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "PlatformBridgeTests", dependencies: ["PlatformBridge", "Contracts", "HTTPClient", "Persistence",
+                                                              "Messaging", "Secrets", "ServiceKit", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadExecutorTests", dependencies: ["ThreadExecutor"], swiftSettings: swiftSettings),

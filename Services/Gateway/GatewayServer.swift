@@ -19,6 +19,8 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     HealthRoute(rpc: rpc, timeout: settings.healthTimeout).register(on: router)
     let payments = PaymentRoutes(service: service)
     payments.registerPublic(on: router)
+    let platforms = PlatformRoutes(service: service)
+    platforms.registerPublic(on: router)
     // Every other route: who is calling (if anyone), then that caller's request rate.
     router.add(middleware: CallerAuthenticator(verifier: verifier, apiKeys: APIKeyVerifier(pool: identity.pool)))
     router.add(middleware: RateLimitMiddleware(limits: rateLimits))
@@ -44,6 +46,7 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)
     RobotRoutes(service: service).register(on: v1)
+    platforms.register(on: v1)
     RuleRoutes(service: service).register(on: v1)
     UploadRoutes(service: service, pool: identity.pool,
                  vault: settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) },

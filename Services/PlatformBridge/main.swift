@@ -1,5 +1,14 @@
 import Foundation
+import Persistence
 import ServiceKit
 
-// Handlers arrive with the features that need them; until then the service answers ping.
-await ServiceMain.run(.platformBridge, bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil))
+await ServiceMain.run(
+    .platformBridge,
+    bundledMigrations: Bundle.module.path(forResource: "Migrations", ofType: nil),
+    handlers: { context in
+        PlatformBridgeParts.build(context).handlers(service: context.configuration.service.queue)
+    },
+    services: { context in
+        [PlatformBridgeParts.build(context).worker(service: context.configuration.service.queue, pool: context.pool,
+                                                   logger: context.logger)]
+    })

@@ -12,7 +12,7 @@ struct MessageCatalogueTests {
 
     // MARK: Payloads against their schemas
 
-    @Test("every scheduling and registration payload encodes to what its schema declares", arguments: Samples.all)
+    @Test("every scheduling, registration and platform payload encodes to what its schema declares", arguments: Samples.all)
     func payloadFitsSchema(_ sample: Sample) throws {
         let schema = try Schema(file: sample.file)
         let json = try JSONSerialization.jsonObject(with: Data(try ConveneJSON.encode(sample.value)), options: [.fragmentsAllowed])
@@ -33,7 +33,7 @@ struct MessageCatalogueTests {
 
     // MARK: asyncapi.yaml against the contracts
 
-    @Test("asyncapi.yaml has a channel and a message for exactly the scheduling and registration messages of the contracts, each with a schema",
+    @Test("asyncapi.yaml has a channel and a message for exactly the scheduling, registration and platform messages of the contracts, each with a schema",
           arguments: ["address", "name"])
     func catalogueNamesTheContracts(_ field: String) throws {
         let documented = try Self.documentedTypes(field)
@@ -45,7 +45,9 @@ struct MessageCatalogueTests {
                 "in the contracts but no \(field) in asyncapi.yaml: \(contracts.subtracting(documented).sorted())")
         for type in documented {
             let service = type.split(separator: ".")[0]
-            let files = ["\(service).requests.json", "\(service).events.json"]
+            let files = ["\(service).requests.json", "\(service).events.json"].filter {
+                FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("docs/messages/schemas/\($0)").path)
+            }
             let defined = try files.contains { try Schema(file: $0).definitions[type] != nil }
             #expect(defined, "\(type) has no $defs entry in \(files.joined(separator: " or "))")
         }
@@ -55,7 +57,7 @@ struct MessageCatalogueTests {
     /// scheduling or registration message types.
     static func documentedTypes(_ field: String) throws -> Set<String> {
         let text = try String(contentsOf: root.appendingPathComponent("docs/messages/asyncapi.yaml"), encoding: .utf8)
-        let line = try Regex(#"\s+"# + field + #": '?((?:scheduling|registration)\.[a-z_]+)'?\s*"#)
+        let line = try Regex(#"\s+"# + field + #": '?((?:scheduling|registration|platform|platform-bridge)\.[a-z_]+)'?\s*"#)
         var types: Set<String> = []
         for row in text.split(separator: "\n") {
             if let match = try line.wholeMatch(in: row), let type = match.output[1].substring { types.insert(String(type)) }
@@ -66,7 +68,7 @@ struct MessageCatalogueTests {
     /// `static let messageType = "…"` of Shared/Contracts for scheduling and registration.
     static func contractTypes() throws -> Set<String> {
         let directory = root.appendingPathComponent("Shared/Contracts")
-        let declaration = try Regex(#"messageType = "((?:scheduling|registration)\.[a-z_]+)""#)
+        let declaration = try Regex(#"messageType = "((?:scheduling|registration|platform|platform-bridge)\.[a-z_]+)""#)
         var types: Set<String> = []
         for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
@@ -392,6 +394,74 @@ enum Samples {
                                   notice(comment: "会议取消", offerExpiresAt: at("2026-10-05T08:00:00Z"), link: "https://convene.example/r/1")))
             samples.append(Sample("\(event), minimal", "registration.events.json", event, notice(comment: nil, offerExpiresAt: nil, link: nil)))
         }
+        samples += platformSamples
         return samples
+    }
+
+    static var platformSamples: [Sample] {
+        let events = "platform.events.json", requests = "platform-bridge.requests.json"
+        let meetingId = "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c61"
+        let host = MeetingHost(accountId: "acc-1", name: "王芳", email: "wang@example.com", locale: "zh-CN")
+        let status = PlatformCredentialStatus(platform: "zoom", account: "Xy1AbCdEfG", clientId: "cli_abc", creator: "me",
+                                              webhookVerification: true, updatedAt: at("2026-11-22T09:30:00Z"))
+        let live = LiveStreamView(meetingId: meetingId, provider: "bilibili", watchUrl: "https://live.bilibili.com/21452505",
+                                  pushConfigured: true, updatedAt: at("2026-11-22T09:30:00Z"))
+        let participant = PlatformParticipant(meetingId: meetingId, platform: "zoom", name: "李雷", email: "li@example.com",
+                                              platformUserId: "16778240", at: at("2026-12-01T01:01:00Z"))
+        return [
+            Sample("meeting_provisioned", events, MeetingProvisioned.messageType, MeetingProvisioned(
+                meetingId: meetingId, sequence: 1, platform: "zoom", platformMeetingId: "85012345678", meetingNumber: "85012345678",
+                joinUrl: "https://zoom.us/j/85012345678?pwd=abc", password: "123456")),
+            Sample("meeting_provisioned, DingTalk without password", events, MeetingProvisioned.messageType, MeetingProvisioned(
+                meetingId: meetingId, sequence: 2, platform: "dingtalk", platformMeetingId: "b1c2d3", meetingNumber: "123456789",
+                joinUrl: "https://meeting.dingtalk.com/j/abc", password: nil)),
+            Sample("provisioning_failed", events, ProvisioningFailed.messageType, ProvisioningFailed(
+                meetingId: meetingId, sequence: 1, platform: "tencent", reason: "platform.auth_failed",
+                message: "Tencent Meeting refused the credentials (HTTP 401)", host: host, topic: "季度经营分析会")),
+            Sample("meeting_started", events, PlatformMeetingStarted.messageType,
+                   PlatformMeetingStarted(meetingId: meetingId, platform: "zoom", at: at("2026-12-01T01:00:00Z"))),
+            Sample("meeting_ended", events, PlatformMeetingEnded.messageType,
+                   PlatformMeetingEnded(meetingId: meetingId, platform: "zoom", at: at("2026-12-01T03:00:00Z"))),
+            Sample("meeting_removed", events, PlatformMeetingRemoved.messageType,
+                   PlatformMeetingRemoved(meetingId: meetingId, sequence: 3, platform: "tencent", platformMeetingId: "1234567890123456789")),
+            Sample("participant_joined", events, PlatformParticipantJoined.messageType, PlatformParticipantJoined(participant)),
+            Sample("participant_left", events, PlatformParticipantLeft.messageType, PlatformParticipantLeft(participant)),
+            Sample("recording_ready", events, PlatformRecordingReady.messageType, PlatformRecordingReady(
+                meetingId: meetingId, platform: "zoom", shareUrl: "https://zoom.us/rec/share/abc",
+                files: [.init(type: "MP4", sizeBytes: 1_048_576, startedAt: at("2026-12-01T01:00:00Z"), endedAt: at("2026-12-01T03:00:00Z"))])),
+            Sample("live_stream_set", events, LiveStreamSet.messageType,
+                   LiveStreamSet(meetingId: meetingId, provider: "bilibili", watchUrl: "https://live.bilibili.com/21452505")),
+            Sample("set_credentials, zoom", requests, SetPlatformCredentials.messageType, SetPlatformCredentials(
+                platform: "zoom", zoom: ZoomCredentials(accountId: "Xy1AbCdEfG", clientId: "cli_abc", clientSecret: "s",
+                                                        webhookSecretToken: "w", userId: "me"), setBy: "acc-1")),
+            Sample("set_credentials, tencent", requests, SetPlatformCredentials.messageType, SetPlatformCredentials(
+                platform: "tencent", tencent: TencentCredentials(secretId: "AKID1", secretKey: "k", appId: "200000001", sdkId: "1",
+                                                                 creatorUserId: "host1"))),
+            Sample("set_credentials, dingtalk", requests, SetPlatformCredentials.messageType, SetPlatformCredentials(
+                platform: "dingtalk", dingtalk: DingTalkCredentials(appKey: "dingabc", appSecret: "s", creatorUnionId: "u1"))),
+            Sample("set_credentials answer", requests, SetPlatformCredentials.messageType, answer: true, status),
+            Sample("list_credentials", requests, ListPlatformCredentials.messageType, ListPlatformCredentials()),
+            Sample("list_credentials answer", requests, ListPlatformCredentials.messageType, answer: true, [status]),
+            Sample("remove_credentials", requests, RemovePlatformCredentials.messageType, RemovePlatformCredentials(platform: "zoom")),
+            Sample("remove_credentials answer", requests, RemovePlatformCredentials.messageType, answer: true, Empty()),
+            Sample("get_meeting_platforms", requests, GetMeetingPlatforms.messageType, GetMeetingPlatforms(meetingId: meetingId)),
+            Sample("get_meeting_platforms answer", requests, GetMeetingPlatforms.messageType, answer: true, [
+                PlatformMeetingStatus(platform: "zoom", status: "provisioned", sequence: 1, platformMeetingId: "85012345678",
+                                      meetingNumber: "85012345678", joinUrl: "https://zoom.us/j/85012345678", password: "123456",
+                                      attempts: 0, lastError: nil, recommended: true),
+                PlatformMeetingStatus(platform: "tencent", status: "failed", sequence: nil, platformMeetingId: nil, meetingNumber: nil,
+                                      joinUrl: nil, password: nil, attempts: 3, lastError: "platform.unavailable", recommended: false),
+            ]),
+            Sample("set_live_stream", requests, SetLiveStream.messageType, SetLiveStream(
+                meetingId: meetingId, provider: "bilibili", pushUrl: "rtmp://live-push.bilivideo.com/live-bvc/", streamKey: "k",
+                watchUrl: "https://live.bilibili.com/21452505", setBy: "acc-1")),
+            Sample("set_live_stream answer", requests, SetLiveStream.messageType, answer: true, live),
+            Sample("get_live_stream", requests, GetLiveStream.messageType, GetLiveStream(meetingId: meetingId)),
+            Sample("get_live_stream answer", requests, GetLiveStream.messageType, answer: true, live),
+            Sample("platform_callback", requests, PlatformCallback.messageType, PlatformCallback(
+                platform: "zoom", headers: [["x-zm-signature", "v0=ab"], ["x-zm-request-timestamp", "1764550800"]], body: "e30=")),
+            Sample("platform_callback answer", requests, PlatformCallback.messageType, answer: true,
+                   CallbackAnswer(status: 200, contentType: "application/json", body: "e30=")),
+        ]
     }
 }

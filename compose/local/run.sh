@@ -116,6 +116,10 @@ start_service() {
     # Payment: demo merchants at the contract server's WeChat Pay, Alipay and Stripe.
     [[ "$name" == payment ]] && env+=("${PAYMENT_ENV[@]}")
     # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
+    # Platform-bridge: the contract server's Zoom, Tencent Meeting and DingTalk.
+    [[ "$name" == platform-bridge ]] && env+=("PLATFORM_SECRET_KEY=$PLATFORM_SECRET_KEY" "ZOOM_OAUTH_URL=$ZOOM_OAUTH_URL"
+                                              "ZOOM_API_URL=$ZOOM_API_URL" "TENCENT_MEETING_URL=$TENCENT_MEETING_URL"
+                                              "DINGTALK_API_URL=$DINGTALK_API_URL")
     [[ "$name" == notification ]] && env+=("NOTIFICATION_SECRET_KEY=$NOTIFICATION_SECRET_KEY"
                                            "WEBHOOK_ALLOW_HTTP=true" "WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8")
 
@@ -210,7 +214,7 @@ STACK_STARTED=1
 bash "$STACK" up run
 # shellcheck disable=SC1090,SC1091  # written by stack.sh up
 . "$DIR/env"
-HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY -u GATEWAY_TOKEN_SECRET
+HIDE_FROM_SERVICES=(-u CONVENE_ADMIN_DATABASE_URL -u PGHOST -u PGPORT -u NOTIFICATION_SECRET_KEY -u PLATFORM_SECRET_KEY -u GATEWAY_TOKEN_SECRET
                     -u UPLOAD_ENCRYPTION_KEY)
 for name in "${SERVICES[@]}"; do
     role="${name//-/_}"

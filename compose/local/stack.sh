@@ -549,6 +549,15 @@ password_of() { sed -n "s/^${1^^}_DB_PASSWORD=//p" "$PASSWORD_FILE"; }
 
 # The key that seals robot tokens and webhook secrets in the notification schema: made once
 # per stack folder and kept, so what was sealed still opens after a restart.
+# The key platform-bridge seals organizations' platform credentials with: made once per stack folder.
+platform_secret_key() {
+    local file="$DIR/platform-secret-key"
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && head -c 32 /dev/urandom | base64 >"$file.tmp" && mv -f "$file.tmp" "$file")
+    fi
+    cat "$file"
+}
+
 notification_secret_key() {
     local file="$DIR/notification-secret-key"
     if [[ ! -s "$file" ]]; then
@@ -607,6 +616,7 @@ write_env_file() {
             TENCENT_MEETING_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/tencent")" \
             DINGTALK_API_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/dingtalk")" \
             NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
+            PLATFORM_SECRET_KEY "$(shquote "$(platform_secret_key)")" \
             GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")" \
             UPLOAD_ENCRYPTION_KEY "$(shquote "$(upload_encryption_key)")"
     } >"$tmp"

@@ -1,0 +1,110 @@
+import Contracts
+import Crypto
+import Foundation
+import Persistence
+
+/// Verifies a platform's webhook and turns it into Convene events. Per platform a verifier:
+/// Zoom's is implemented; Tencent Meeting's and DingTalk's signing schemes are unverified
+/// (external-apis.md), so their callbacks are refused until one is added here.
+protocol WebhookVerifier: Sendable {
+    func handle(headers: [String: String], body: [UInt8], context: HandlerContext) async throws -> CallbackAnswer
+}
+
+/// `platform-bridge.platform_callback`: the raw request from the gateway; the answer goes back to
+/// the platform as is.
+struct PlatformCallbackHandler: MessageHandler {
+    let service: String
+    let verifiers: [String: any WebhookVerifier]
+    var messageType: String { "\(service).platform_callback" }
+
+    func handle(_ message: Envelope<PlatformCallback>, context: HandlerContext) async throws -> CallbackAnswer {
+        guard let verifier = verifiers[message.data.platform] else {
+            return .json(404, ["error": "callbacks of \(message.data.platform) are not supported"])
+        }
+        guard let body = Data(base64Encoded: message.data.body) else { return .json(400, ["error": "body is not base64"]) }
+        var headers: [String: String] = [:]
+        for pair in message.data.headers where pair.count == 2 { headers[pair[0].lowercased()] = pair[1] }
+        return try await verifier.handle(headers: headers, body: Array(body), context: context)
+    }
+}
+
+extension CallbackAnswer {
+    static func json(_ status: Int, _ object: [String: String]) -> CallbackAnswer {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return CallbackAnswer(status: status, contentType: "application/json", body: data.base64EncodedString())
+    }
+}
+
+/// Zoom: URL validation, then signed events (x-zm-signature over the raw body with the
+/// organization's secret token, found by the payload's account id; timestamps within 5 minutes).
+struct ZoomWebhookVerifier: WebhookVerifier {
+    let credentials: CredentialStore
+    let clock: @Sendable () -> Date
+    let provisions = ProvisionStore()
+
+    func handle(headers: [String: String], body: [UInt8], context: HandlerContext) async throws -> CallbackAnswer {
+        let tx = context.transaction
+        let text = String(decoding: body, as: UTF8.self)
+        // Only what finds the key is read before the signature is checked: the account id.
+        guard let event = ZoomWebhook.decode(body) else { return .json(400, ["error": "not a Zoom event"]) }
+        let candidates = try await credentials.zoomWebhookSecrets(
+            accountId: event.event == "endpoint.url_validation" ? nil : (event.payload?.account_id ?? ""),
+            in: tx)
+        let now = clock()
+        var stale = false
+        var matched: (organizationId: String, secret: String)?
+        for candidate in candidates {
+            guard let secret = candidate.credentials.webhookSecretToken else { continue }
+            switch ZoomWebhook.verify(secretToken: secret, timestamp: headers["x-zm-request-timestamp"],
+                                      signature: headers["x-zm-signature"], body: text, now: now) {
+            case .valid: matched = (candidate.organizationId, secret)
+            case .stale: stale = true
+            case .badSignature: continue
+            }
+            if matched != nil { break }
+        }
+        guard let matched else {
+            context.logger.warning("Zoom webhook refused", metadata: ["reason": "\(stale ? "stale timestamp" : "bad signature")",
+                                                                     "event": "\(event.event)"])
+            return .json(401, ["error": stale ? "timestamp too far from now" : "signature does not verify"])
+        }
+        if event.event == "endpoint.url_validation" {
+            guard let plain = event.payload?.plainToken, !plain.isEmpty else { return .json(400, ["error": "no plainToken"]) }
+            return .json(200, ZoomWebhook.validationAnswer(plainToken: plain, secretToken: matched.secret))
+        }
+        let digest = Hex.encode(Array(SHA256.hash(data: Data(body))))
+        guard try await provisions.firstDelivery(platform: MeetingPlatformName.zoom, digest: digest, in: tx) else {
+            return .json(200, [:])      // a resend: acted on already
+        }
+        let fact = ZoomWebhook.fact(of: event, receivedAt: now)
+        guard let platformMeetingId = fact.platformMeetingId,
+              let meetingId = try await provisions.meetingId(platform: MeetingPlatformName.zoom, platformMeetingId: platformMeetingId,
+                                                            organizationId: matched.organizationId, in: tx) else {
+            context.logger.info("Zoom event about no meeting of Convene", metadata: ["event": "\(event.event)"])
+            return .json(200, [:])
+        }
+        let zoom = MeetingPlatformName.zoom
+        let organizationId = matched.organizationId
+        switch fact {
+        case .started(_, let at):
+            try await context.publish(PlatformMeetingStarted(meetingId: meetingId, platform: zoom, at: at), organizationId: organizationId)
+        case .ended(_, let at):
+            try await context.publish(PlatformMeetingEnded(meetingId: meetingId, platform: zoom, at: at), organizationId: organizationId)
+        case .joined(_, let name, let email, let userId, let at):
+            try await context.publish(PlatformParticipantJoined(PlatformParticipant(
+                meetingId: meetingId, platform: zoom, name: name, email: email, platformUserId: userId, at: at)),
+                                      organizationId: organizationId)
+        case .left(_, let name, let email, let userId, let at):
+            try await context.publish(PlatformParticipantLeft(PlatformParticipant(
+                meetingId: meetingId, platform: zoom, name: name, email: email, platformUserId: userId, at: at)),
+                                      organizationId: organizationId)
+        case .recording(_, let shareUrl, let files):
+            try await context.publish(PlatformRecordingReady(meetingId: meetingId, platform: zoom, shareUrl: shareUrl, files: files),
+                                      organizationId: organizationId)
+        case .ignored:
+            break
+        }
+        context.logger.info("Zoom event", metadata: ["event": "\(event.event)", "meetingId": "\(meetingId)"])
+        return .json(200, [:])
+    }
+}
