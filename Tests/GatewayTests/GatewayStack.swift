@@ -52,7 +52,8 @@ final class GatewayStack: Sendable {
         let logs = NSTemporaryDirectory() + "convene-gateway-e2e-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         // The services behind the gateway that these tests use, then the gateway itself.
-        let backends = gatewayOnly ? [] : ["notification", "scheduling", "registration"] + (payment ? ["payment"] : [])
+        // The full stack (with payment) also runs platform-bridge, against the contract server's platforms.
+        let backends = gatewayOnly ? [] : ["notification", "scheduling", "registration"] + (payment ? ["payment", "platform-bridge"] : [])
         let ports = try freePorts(backends.count + 2, in: 39300...39699)
         let gatewayPort = ports[backends.count + 1]
         let secret = randomBase64(32)
@@ -77,6 +78,15 @@ final class GatewayStack: Sendable {
             "PAYMENT_PUBLIC_URL": gatewayURL, "PAYMENT_TIMER_INTERVAL": "200ms",
             "BANK_ACCOUNT_NAME": "中国计算机学会", "BANK_NAME": "中国工商银行北京分行", "BANK_ACCOUNT_NUMBER": "0200 0000 0000 0000 000",
         ]) { $1 }
+        let contractsURL = try TestStack.environment("CONTRACTS_URL")
+        environments["platform-bridge"] = [
+            // The stack's key when it has one: another platform-bridge of the same schema may be running.
+            "PLATFORM_SECRET_KEY": ProcessInfo.processInfo.environment["PLATFORM_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? randomBase64(32),
+            "ZOOM_OAUTH_URL": contractsURL + "/zoom", "ZOOM_API_URL": contractsURL + "/zoom",
+            "TENCENT_MEETING_URL": contractsURL + "/tencent", "DINGTALK_API_URL": contractsURL + "/dingtalk",
+            "PLATFORM_POLL_INTERVAL": "200ms", "PLATFORM_RETRY_DELAYS": "200ms,400ms",
+        ]
         // The default reminder offsets (a week and a day before a conference's start); timers are
         // looked for often, so a reminder a test moves to a few seconds ahead goes out on time.
         environments["scheduling"] = ["TIMER_POLL_INTERVAL": "500ms"]
