@@ -12,6 +12,7 @@ import Synchronization
 struct PlatformBridgeParts: Sendable {
     let settings: PlatformBridgeSettings
     let adapters: [String: any PlatformAdapter]
+    let dingtalk: DingTalkAdapter
     let tokens: TokenCache
     let clock: @Sendable () -> Date
 
@@ -21,10 +22,11 @@ struct PlatformBridgeParts: Sendable {
         let tokens = TokenCache(renewBefore: settings.tokenRenewBefore)
         self.tokens = tokens
         let http = PlatformHTTP(client: client, timeout: settings.requestTimeout)
+        dingtalk = DingTalkAdapter(baseURL: settings.dingtalkURL, oapiURL: settings.dingtalkOAPIURL, http: http, tokens: tokens)
         adapters = [
             MeetingPlatformName.zoom: ZoomAdapter(oauthURL: settings.zoomOAuthURL, apiURL: settings.zoomAPIURL, http: http, tokens: tokens),
             MeetingPlatformName.tencent: TencentAdapter(baseURL: settings.tencentURL, http: http, clock: clock),
-            MeetingPlatformName.dingtalk: DingTalkAdapter(baseURL: settings.dingtalkURL, http: http, tokens: tokens),
+            MeetingPlatformName.dingtalk: dingtalk,
         ]
     }
 
@@ -56,6 +58,7 @@ struct PlatformBridgeParts: Sendable {
             ListCredentialsHandler(credentials: credentials, service: service),
             RemoveCredentialsHandler(credentials: credentials, service: service),
             GetMeetingPlatformsHandler(service: service),
+            ListDepartmentMembersHandler(credentials: credentials, dingtalk: dingtalk, service: service),
             SetLiveStreamHandler(streams: streams, service: service), GetLiveStreamHandler(streams: streams, service: service),
             PlatformCallbackHandler(service: service, verifiers: [
                 MeetingPlatformName.zoom: ZoomWebhookVerifier(credentials: credentials, clock: clock),

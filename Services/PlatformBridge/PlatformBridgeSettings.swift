@@ -9,6 +9,7 @@ struct PlatformBridgeSettings: Sendable, CustomStringConvertible {
     var zoomAPIURL: String
     var tencentURL: String
     var dingtalkURL: String
+    var dingtalkOAPIURL: String
     /// Seals credentials, start URLs and push addresses at rest.
     var secrets: SecretBox
     /// Back-off between attempts after a transient platform error; after the last, the
@@ -44,6 +45,7 @@ struct PlatformBridgeSettings: Sendable, CustomStringConvertible {
         zoomAPIURL = url("ZOOM_API_URL", "https://api.zoom.us")
         tencentURL = url("TENCENT_MEETING_URL", "https://api.meeting.qq.com")
         dingtalkURL = url("DINGTALK_API_URL", "https://api.dingtalk.com")
+        dingtalkOAPIURL = url("DINGTALK_OAPI_URL", "https://oapi.dingtalk.com")
         let key = env.required("PLATFORM_SECRET_KEY")
         let previous = (environment["PLATFORM_SECRET_KEYS_PREVIOUS"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

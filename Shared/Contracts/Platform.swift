@@ -323,3 +323,39 @@ public struct PlatformRecordingReady: MessagePayload, Equatable {
         self.files = files
     }
 }
+
+// MARK: Members (attendee sync)
+
+/// `platform-bridge.list_department_members` (request) → `[PlatformMember]`: the members of a
+/// DingTalk department of the organization's app (the legacy `topapi/v2/user/list`, every page),
+/// for registration to turn into attendees. `platform.credentials_missing` without DingTalk
+/// credentials, `platform.not_found` for an unknown department.
+public struct ListDepartmentMembers: MessagePayload, Equatable {
+    public static let messageType = "platform-bridge.list_department_members"
+    /// `dingtalk` (the only platform with departments so far).
+    public var platform: String
+    public var departmentId: Int64
+    public init(platform: String = MeetingPlatformName.dingtalk, departmentId: Int64) {
+        self.platform = platform
+        self.departmentId = departmentId
+    }
+}
+
+public struct PlatformMember: Codable, Sendable, Equatable {
+    /// DingTalk's `userid` (within the organization).
+    public var userId: String
+    /// DingTalk's `unionid` (across organizations; what scheduled conferences name).
+    public var unionId: String?
+    public var name: String
+    public var email: String?
+    public var mobile: String?
+    public var title: String?
+    public init(userId: String, unionId: String?, name: String, email: String?, mobile: String?, title: String?) {
+        self.userId = userId
+        self.unionId = unionId
+        self.name = name
+        self.email = email
+        self.mobile = mobile
+        self.title = title
+    }
+}

@@ -458,6 +458,11 @@ enum Samples {
             Sample("set_live_stream answer", requests, SetLiveStream.messageType, answer: true, live),
             Sample("get_live_stream", requests, GetLiveStream.messageType, GetLiveStream(meetingId: meetingId)),
             Sample("get_live_stream answer", requests, GetLiveStream.messageType, answer: true, live),
+            Sample("list_department_members", requests, ListDepartmentMembers.messageType, ListDepartmentMembers(departmentId: 42)),
+            Sample("list_department_members answer", requests, ListDepartmentMembers.messageType, answer: true, [
+                PlatformMember(userId: "manager4220", unionId: "iPiSxxxx", name: "张三", email: "zhang@example.com", mobile: nil,
+                               title: "经理"),
+            ]),
             Sample("platform_callback", requests, PlatformCallback.messageType, PlatformCallback(
                 platform: "zoom", headers: [["x-zm-signature", "v0=ab"], ["x-zm-request-timestamp", "1764550800"]], body: "e30=")),
             Sample("platform_callback answer", requests, PlatformCallback.messageType, answer: true,

@@ -85,6 +85,7 @@ final class GatewayStack: Sendable {
                 ?? randomBase64(32),
             "ZOOM_OAUTH_URL": contractsURL + "/zoom", "ZOOM_API_URL": contractsURL + "/zoom",
             "TENCENT_MEETING_URL": contractsURL + "/tencent", "DINGTALK_API_URL": contractsURL + "/dingtalk",
+            "DINGTALK_OAPI_URL": contractsURL + "/dingtalk",
             "PLATFORM_POLL_INTERVAL": "200ms", "PLATFORM_RETRY_DELAYS": "200ms,400ms",
         ]
         // The default reminder offsets (a week and a day before a conference's start); timers are

@@ -48,7 +48,7 @@ final class BridgeHarness: Sendable {
         }
         let base = contracts.base
         var environment = ["ZOOM_OAUTH_URL": base + "/zoom", "ZOOM_API_URL": base + "/zoom", "TENCENT_MEETING_URL": base + "/tencent",
-                           "DINGTALK_API_URL": base + "/dingtalk", "PLATFORM_SECRET_KEY": SecretBox.generateKey(),
+                           "DINGTALK_API_URL": base + "/dingtalk", "DINGTALK_OAPI_URL": base + "/dingtalk", "PLATFORM_SECRET_KEY": SecretBox.generateKey(),
                            "PLATFORM_RETRY_DELAYS": "100ms,200ms", "PLATFORM_POLL_INTERVAL": "50ms"]
         environment.merge(extra) { _, given in given }
         parts = PlatformBridgeParts(settings: try PlatformBridgeSettings(environment), client: CurlHTTPClient())

@@ -126,3 +126,25 @@ struct WebhookAndSettingsTests {
         }
     }
 }
+
+@Suite("Platform bridge department members")
+struct DepartmentMemberTests {
+    @Test("a DingTalk department's members are listed across pages; an unknown department is not found")
+    func members() async throws {
+        try await BridgeHarness.with { h in
+            try await h.setUpPlatforms(configure: ["dingtalk"])
+            let users: [[String: Any]] = (0..<130).map { ["userid": "u\($0)", "unionid": "union\($0)", "name": "员工\($0)",
+                                                          "email": $0 == 0 ? "zhang@example.com" : ""] }
+            try await h.contracts.post("/_admin/dingtalk-open/apps", ["appKey": h.dingtalkKey, "appSecret": h.dingtalkSecret,
+                                                                      "departments": ["42": users]])
+            let members = try await h.ask(ListDepartmentMembers(departmentId: 42), as: [PlatformMember].self).get()
+            #expect(members.count == 130)
+            #expect(members.first == PlatformMember(userId: "u0", unionId: "union0", name: "员工0", email: "zhang@example.com",
+                                                    mobile: nil, title: nil))
+            #expect(members.last?.userId == "u129")
+            #expect(try await h.ask(ListDepartmentMembers(departmentId: 7), as: [PlatformMember].self).error?.code == "platform.not_found")
+            #expect(try await h.ask(ListDepartmentMembers(departmentId: 42), as: [PlatformMember].self, organizationId: "org-x").error?.code
+                    == "platform.credentials_missing")
+        }
+    }
+}

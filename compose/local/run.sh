@@ -119,7 +119,7 @@ start_service() {
     # Platform-bridge: the contract server's Zoom, Tencent Meeting and DingTalk.
     [[ "$name" == platform-bridge ]] && env+=("PLATFORM_SECRET_KEY=$PLATFORM_SECRET_KEY" "ZOOM_OAUTH_URL=$ZOOM_OAUTH_URL"
                                               "ZOOM_API_URL=$ZOOM_API_URL" "TENCENT_MEETING_URL=$TENCENT_MEETING_URL"
-                                              "DINGTALK_API_URL=$DINGTALK_API_URL")
+                                              "DINGTALK_API_URL=$DINGTALK_API_URL" "DINGTALK_OAPI_URL=$DINGTALK_OAPI_URL")
     [[ "$name" == notification ]] && env+=("NOTIFICATION_SECRET_KEY=$NOTIFICATION_SECRET_KEY"
                                            "WEBHOOK_ALLOW_HTTP=true" "WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8")
 

@@ -615,6 +615,7 @@ write_env_file() {
             ZOOM_API_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/zoom")" \
             TENCENT_MEETING_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/tencent")" \
             DINGTALK_API_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/dingtalk")" \
+            DINGTALK_OAPI_URL "$(shquote "http://127.0.0.1:$CONTRACTS_PORT/dingtalk")" \
             NOTIFICATION_SECRET_KEY "$(shquote "$(notification_secret_key)")" \
             PLATFORM_SECRET_KEY "$(shquote "$(platform_secret_key)")" \
             GATEWAY_TOKEN_SECRET "$(shquote "$(gateway_token_secret)")" \

@@ -124,3 +124,31 @@ struct GetMeetingPlatformsHandler: MessageHandler {
         return try await store.statuses(meetingId: message.data.meetingId, in: context.transaction)
     }
 }
+
+/// `platform-bridge.list_department_members`: a DingTalk department's members, for attendee sync.
+/// Calls DingTalk while answering: never batched with other messages.
+struct ListDepartmentMembersHandler: MessageHandler {
+    let credentials: CredentialStore
+    let dingtalk: DingTalkAdapter
+    let service: String
+    var messageType: String { "\(service).list_department_members" }
+    var batchable: Bool { false }
+
+    func handle(_ message: Envelope<ListDepartmentMembers>, context: HandlerContext) async throws -> [PlatformMember] {
+        let organizationId = try context.organization()
+        guard message.data.platform == MeetingPlatformName.dingtalk else {
+            throw ConveneError(code: "platform.invalid_platform", message: "only DingTalk has departments")
+        }
+        guard let opened = try await credentials.open(platform: MeetingPlatformName.dingtalk, organizationId: organizationId,
+                                                      in: context.transaction) else {
+            throw ConveneError(code: PlatformReason.credentialsMissing, message: "the organization has no DingTalk credentials")
+        }
+        do throws(PlatformFailure) {
+            return try await dingtalk.departmentMembers(message.data.departmentId, organizationId: organizationId, credentials: opened)
+        } catch .transient(let reason) {
+            throw ConveneError(code: "platform.unavailable", message: reason, retryable: false)
+        } catch .permanent(let code, let reason) {
+            throw ConveneError(code: code == PlatformReason.notFound ? "platform.not_found" : code, message: reason)
+        }
+    }
+}

@@ -7,6 +7,8 @@ import HTTPClient
 /// create, update (`PUT`), cancel.
 struct DingTalkAdapter: PlatformAdapter {
     let baseURL: String
+    /// The legacy API (`oapi`), for the department member list.
+    let oapiURL: String
     let http: PlatformHTTP
     let tokens: TokenCache
     static let name = "DingTalk"
@@ -98,5 +100,52 @@ struct DingTalkAdapter: PlatformAdapter {
         } catch .permanent(let code, _) where code == PlatformReason.notFound {
             return
         }
+    }
+
+    /// Every member of a department (all pages of `topapi/v2/user/list`, at most `limit`).
+    func departmentMembers(_ departmentId: Int64, organizationId: String, credentials given: PlatformCredentials,
+                           limit: Int = 5000) async throws(PlatformFailure) -> [PlatformMember] {
+        let c = try credentials(given)
+        var members: [PlatformMember] = []
+        var cursor = 0
+        var renewed = false
+        while members.count < limit {
+            let token = try await token(c, organizationId: organizationId)
+            var request = HTTPRequest(method: .post, url: oapiURL + "/topapi/v2/user/list?access_token="
+                                      + (token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token),
+                                      body: PlatformHTTP.json(["dept_id": departmentId, "cursor": cursor, "size": 100]))
+            request.setHeader("Content-Type", "application/json")
+            let response = try await http.send(request, platform: Self.name)
+            guard response.isSuccess else {
+                throw PlatformFailure.status(response.status, platform: Self.name, detail: PlatformHTTP.errorCode(response))
+            }
+            let object = try PlatformHTTP.object(response, platform: Self.name)
+            let code = (object["errcode"] as? NSNumber)?.intValue ?? -1
+            switch code {
+            case 0: break
+            case 40014 where !renewed, 42001 where !renewed:
+                // A token DingTalk no longer takes: once more with a fresh one.
+                await tokens.invalidate(Self.cacheKey(c, organizationId: organizationId), token: token)
+                renewed = true
+                continue
+            case 60003:
+                throw .permanent(code: PlatformReason.notFound, message: "DingTalk has no department \(departmentId)")
+            case -1:
+                throw .transient("DingTalk is busy (errcode -1)")
+            default:
+                throw .permanent(code: PlatformReason.rejected, message: "DingTalk refused the member list (errcode \(code))")
+            }
+            let result = object["result"] as? [String: Any] ?? [:]
+            for user in result["list"] as? [[String: Any]] ?? [] {
+                guard let userId = idText(user["userid"]) else { continue }
+                members.append(PlatformMember(userId: userId, unionId: idText(user["unionid"]), name: user["name"] as? String ?? userId,
+                                              email: (user["email"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                                              mobile: (user["mobile"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                                              title: (user["title"] as? String).flatMap { $0.isEmpty ? nil : $0 }))
+            }
+            guard result["has_more"] as? Bool == true, let next = (result["next_cursor"] as? NSNumber)?.intValue else { break }
+            cursor = next
+        }
+        return Array(members.prefix(limit))
     }
 }
