@@ -38,9 +38,15 @@ final class BridgeHarness: Sendable {
     let dingtalkKey = "ding" + PaymentContracts.random(12)
     let dingtalkSecret = "dsec" + PaymentContracts.random(20)
 
+    let secretKey = SecretBox.generateKey()
+
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
 
-    init(settings extra: [String: String] = [:]) async throws {
+    let runWorker: Bool
+
+    /// `worker: false` leaves provisioning to `worker.round()` (or to nobody).
+    init(settings extra: [String: String] = [:], worker runWorker: Bool = true) async throws {
+        self.runWorker = runWorker
         contracts = try PaymentContracts()
         let modules = try await contracts.get("/_admin/health")["modules"] as? [String] ?? []
         guard modules.contains("zoom"), modules.contains("tencent_meeting"), modules.contains("dingtalk_open") else {
@@ -48,7 +54,7 @@ final class BridgeHarness: Sendable {
         }
         let base = contracts.base
         var environment = ["ZOOM_OAUTH_URL": base + "/zoom", "ZOOM_API_URL": base + "/zoom", "TENCENT_MEETING_URL": base + "/tencent",
-                           "DINGTALK_API_URL": base + "/dingtalk", "DINGTALK_OAPI_URL": base + "/dingtalk", "PLATFORM_SECRET_KEY": SecretBox.generateKey(),
+                           "DINGTALK_API_URL": base + "/dingtalk", "DINGTALK_OAPI_URL": base + "/dingtalk", "PLATFORM_SECRET_KEY": secretKey,
                            "PLATFORM_RETRY_DELAYS": "100ms,200ms", "PLATFORM_POLL_INTERVAL": "50ms"]
         environment.merge(extra) { _, given in given }
         parts = PlatformBridgeParts(settings: try PlatformBridgeSettings(environment), client: CurlHTTPClient())
@@ -70,8 +76,8 @@ final class BridgeHarness: Sendable {
     func start() async throws {
         let (consumer, relay, worker, rpc) = (self.consumer, self.relay, self.worker, self.rpc)
         tasks.withLock {
-            $0 += [Task { try await consumer.run() }, Task { try await relay.run() }, Task { try await rpc.run() },
-                   Task { try await worker.run() }]
+            $0 += [Task { try await consumer.run() }, Task { try await relay.run() }, Task { try await rpc.run() }]
+            if runWorker { $0.append(Task { try await worker.run() }) }
         }
         guard await consumer.waitUntilConsuming(), await rpc.waitUntilReady() else {
             throw ConveneError.unavailable("consumer did not start")
@@ -86,8 +92,9 @@ final class BridgeHarness: Sendable {
     }
 
     /// A started harness, stopped after `body` whatever happens.
-    static func with(settings: [String: String] = [:], _ body: (BridgeHarness) async throws -> Void) async throws {
-        let harness = try await BridgeHarness(settings: settings)
+    static func with(settings: [String: String] = [:], worker: Bool = true,
+                     _ body: (BridgeHarness) async throws -> Void) async throws {
+        let harness = try await BridgeHarness(settings: settings, worker: worker)
         try await harness.start()
         do {
             try await body(harness)

@@ -189,3 +189,53 @@ struct ProvisioningTests {
         }
     }
 }
+
+@Suite("Platform bridge provisioning under concurrency and crashes", .serialized)
+struct ProvisioningDurabilityTests {
+    @Test("two workers on one schema create each platform meeting exactly once")
+    func twoWorkers() async throws {
+        try await BridgeHarness.with { h in
+            try await h.setUpPlatforms(configure: ["zoom", "tencent"])
+            let second = h.parts.worker(service: h.name, pool: h.pool, logger: TestStack.logger)
+            let running = Task { try await second.run() }
+            defer { running.cancel() }
+            let ids = (0..<12).map { _ in "mtg-" + UUID().uuidString.prefix(8).lowercased() }
+            for id in ids {
+                try await h.deliver(MeetingScheduled(meetingId: id, sequence: 1, meeting: BridgeHarness.plan(platforms: ["zoom", "tencent"])))
+            }
+            for id in ids { _ = try await h.waitForEvents(MeetingProvisioned.messageType, meetingId: id, count: 2) }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await h.platformMeetings("zoom").count == 12)
+            #expect(try await h.platformMeetings("tencent").count == 12)
+            #expect(try await h.events(MeetingProvisioned.messageType).count == 24)
+        }
+    }
+
+    @Test("a row left working by a crashed worker is taken up again once its lease ran out")
+    func expiredLease() async throws {
+        try await BridgeHarness.with(worker: false) { h in
+            try await h.setUpPlatforms(configure: ["zoom"])
+            let id = "mtg-" + UUID().uuidString.prefix(8).lowercased()
+            try await h.deliver(MeetingScheduled(meetingId: id, sequence: 1, meeting: BridgeHarness.plan(platforms: ["zoom"])))
+            #expect(await eventually { (try? await h.provision(id, "zoom")["status"]) == "pending" })
+            // As a worker that claimed the row and died before calling Zoom leaves it.
+            try await h.pool.withConnection {
+                _ = try await $0.query("""
+                    UPDATE provisions SET status = 'working', attempts = 1, lease_until = now() + interval '1 hour'
+                    WHERE meeting_id = $1
+                    """, [.text(id)])
+            }
+            try await h.worker.round()
+            #expect(try await h.provision(id, "zoom")["status"] == "working", "a live lease is left alone")
+            #expect(try await h.platformMeetings("zoom").isEmpty)
+            try await h.pool.withConnection {
+                _ = try await $0.query("UPDATE provisions SET lease_until = now() - interval '1 second' WHERE meeting_id = $1",
+                                       [.text(id)])
+            }
+            try await h.worker.round()
+            #expect(try await h.provision(id, "zoom")["status"] == "provisioned")
+            #expect(try await h.platformMeetings("zoom").count == 1)
+            #expect(try await h.events(MeetingProvisioned.messageType, meetingId: id).count == 1)
+        }
+    }
+}

@@ -1,6 +1,8 @@
 import Contracts
 import Crypto
 import Foundation
+import Persistence
+import Secrets
 @testable import PlatformBridge
 import Testing
 import TestSupport
@@ -146,5 +148,41 @@ struct DepartmentMemberTests {
             #expect(try await h.ask(ListDepartmentMembers(departmentId: 42), as: [PlatformMember].self, organizationId: "org-x").error?.code
                     == "platform.credentials_missing")
         }
+    }
+}
+
+@Suite("Platform bridge key rotation")
+struct KeyRotationTests {
+    @Test("after a key rotation every secret is sealed again with the new key and still opens")
+    func reseal() async throws {
+        try await BridgeHarness.with { h in
+            try await h.setUpPlatforms(configure: ["zoom"])
+            let id = "mtg-" + UUID().uuidString.prefix(8).lowercased()
+            try await h.deliver(MeetingScheduled(meetingId: id, sequence: 1, meeting: BridgeHarness.plan(platforms: ["zoom"])))
+            _ = try await h.waitForEvents(MeetingProvisioned.messageType, meetingId: id, count: 1)
+            let old = h.parts.settings.secrets
+            let newKey = SecretBox.generateKey()
+            let rotated = try SecretBox(current: newKey, previous: [])
+            // As an operator rotates: the new key, the old one among the previous ones.
+            let environment = ["PLATFORM_SECRET_KEY": newKey, "PLATFORM_SECRET_KEYS_PREVIOUS": h.secretKey]
+            let settings = try PlatformBridgeSettings(environment)
+            #expect(try await Resealer(secrets: settings.secrets, logger: TestStack.logger).reseal(pool: h.pool) == 2)
+            let credentials = try await CredentialStore(secrets: rotated).pool(h.pool) { store, tx in
+                try await store.open(platform: "zoom", organizationId: h.organizationId, in: tx)
+            }
+            guard case .zoom(let zoom)? = credentials else { Issue.record("Zoom credentials do not open with the new key"); return }
+            #expect(zoom.clientSecret == h.zoomSecret)
+            #expect(try await CredentialStore(secrets: old).pool(h.pool) { store, tx in
+                try? await store.open(platform: "zoom", organizationId: h.organizationId, in: tx)
+            } == nil)
+            // Nothing left for a second run.
+            #expect(try await Resealer(secrets: settings.secrets, logger: TestStack.logger).reseal(pool: h.pool) == 0)
+        }
+    }
+}
+
+extension CredentialStore {
+    func pool<T: Sendable>(_ pool: PGPool, _ body: @Sendable (CredentialStore, Transaction) async throws -> T) async throws -> T {
+        try await pool.withTransaction { tx in try await body(self, tx) }
     }
 }

@@ -27,6 +27,14 @@ struct ProvisioningWorker: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            do {
+                let resealed = try await Resealer(secrets: settings.secrets, logger: logger).reseal(pool: pool)
+                if resealed > 0 { logger.notice("secrets sealed again with the current key", metadata: ["count": "\(resealed)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("resealing secrets failed; older keys stay in use", metadata: ["error": "\(error)"])
+            }
             var rounds = 0
             while !Task.isCancelled {
                 var busy = false
