@@ -131,7 +131,8 @@ struct StackTests {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let secrets = ["NOTIFICATION_SECRET_KEY": "c2VjcmV0LWtleS1mb3ItY29uZmlnLWNoZWNrLW9ubHk=",
                        "GATEWAY_TOKEN_SECRET": "Z2F0ZXdheS10b2tlbi1zZWNyZXQtZm9yLWNvbmZpZy1jaGVjaw==",
-                       "UPLOAD_ENCRYPTION_KEY": "dXBsb2FkLWVuY3J5cHRpb24ta2V5LWZvci1jaGVja3M="]
+                       "UPLOAD_ENCRYPTION_KEY": "dXBsb2FkLWVuY3J5cHRpb24ta2V5LWZvci1jaGVja3M=",
+                       "PLATFORM_SECRET_KEY": "cGxhdGZvcm0tc2VjcmV0LWtleS1mb3ItY2hlY2tzLTE="]
         func config(without missing: String?) async -> (status: Int32, text: String) {
             let status = await Command.run(["docker-compose", "-f", root + "/compose/compose.yaml", "config", "-q"],
                                            environment: secrets.filter { $0.key != missing }.merging(["PATH": path]) { $1 },
