@@ -2,7 +2,8 @@
 # seed.sh — demo data for `make run` (run.sh calls it once the gateway answers):
 #   accounts (an administrator, made a system admin on the host, and a participant), the
 #   organization `demo`, a published conference open for registration with paid and free
-#   categories, a DingTalk robot on the local contract server and a webhook to its receiver.
+#   categories, a DingTalk robot on the local contract server and a webhook to its receiver, and
+#   the organization's Zoom, Tencent Meeting and DingTalk apps (at the contract server).
 # Needs: GATEWAY_URL, BIN_DIR, CONTRACTS_URL, DINGTALK_ROBOT_URL, GATEWAY_DATABASE_URL, AMQP_URL,
 #        CONVENE_STACK_DIR. Running it again changes nothing that exists.
 set -Eeuo pipefail
@@ -110,6 +111,24 @@ if [[ "$(json_field "['items'].__len__()" <<<"$webhooks")" == 0 ]]; then
     curl -fsS -o /dev/null -X POST "$CONTRACTS_URL/_admin/webhooks/endpoints" -H 'Content-Type: application/json' \
         -d "{\"name\": \"demo\", \"secret\": \"$secret\"}"
 fi
+
+# Online meeting platforms: demo apps at the (local) Zoom, Tencent Meeting and DingTalk, then the
+# organization's credentials (setting them again replaces them with the same).
+curl -fsS -o /dev/null -X POST "$CONTRACTS_URL/_admin/zoom/accounts" -H 'Content-Type: application/json' \
+    -d '{"accountId": "demo-zoom", "clientId": "demo-client", "clientSecret": "demo-zoom-secret", "webhookSecret": "demo-zoom-webhook"}'
+curl -fsS -o /dev/null -X POST "$CONTRACTS_URL/_admin/tencent/apps" -H 'Content-Type: application/json' \
+    -d '{"secretId": "AKIDdemo", "secretKey": "demo-tencent-key", "appId": "200000001"}'
+curl -fsS -o /dev/null -X POST "$CONTRACTS_URL/_admin/dingtalk-open/apps" -H 'Content-Type: application/json' \
+    -d '{"appKey": "dingdemo", "appSecret": "demo-dingtalk-secret"}'
+call PUT /v1/organizations/demo/platforms/zoom/credentials "$admin" \
+    '{"accountId": "demo-zoom", "clientId": "demo-client", "clientSecret": "demo-zoom-secret", "webhookSecretToken": "demo-zoom-webhook"}' >/dev/null
+expect 200
+call PUT /v1/organizations/demo/platforms/tencent/credentials "$admin" \
+    '{"secretId": "AKIDdemo", "secretKey": "demo-tencent-key", "appId": "200000001", "creatorUserId": "demo-host"}' >/dev/null
+expect 200
+call PUT /v1/organizations/demo/platforms/dingtalk/credentials "$admin" \
+    '{"appKey": "dingdemo", "appSecret": "demo-dingtalk-secret", "creatorUnionId": "demo-host-union"}' >/dev/null
+expect 200
 
 cat >&2 <<MSG
   Demo data (password of both accounts: $PASSWORD):
