@@ -17,12 +17,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Messages per measurement.") var messages = 20_000
     @Option(help: "Concurrent handlers (and database connections) on the consuming side.") var concurrency = 16
     @Option(help: "Most messages sharing one consumer transaction (1: one transaction each).") var batchSize = 32
-    @Option(help: "Which measurements to run: amqp, pg, outbox, email, registration, paid or all.") var only = "all"
+    @Option(help: "Which measurements to run: amqp, pg, outbox, email, registration, paid, provisioning or all.") var only = "all"
     @Option(help: "Registrations offered per second in the registration measurement.") var registrationRate = 200
     @Option(help: "Seconds the registration measurement lasts.") var registrationSeconds = 60
     @Option(help: "Paid registrations offered per second in the paid measurement.") var paidRate = 100
     @Option(help: "Seconds the paid measurement lasts.") var paidSeconds = 60
     @Option(help: "Emails per email measurement.") var emailCount = 5_000
+    @Option(help: "Meetings (each on Zoom, Tencent Meeting and DingTalk) in the provisioning measurement.") var meetings = 500
     @Option(help: "SMTP connections of the plain client loop (the service uses its CONSUMER_CONCURRENCY).") var smtpConnections = 8
 
     func run() async throws {
@@ -52,6 +53,9 @@ struct Bench: AsyncParsableCommand {
         }
         if only == "all" || only == "paid" {
             try await paidRegistrations(logger: logger)
+        }
+        if only == "all" || only == "provisioning" {
+            try await provisioning(amqp, logger: logger)
         }
     }
 

@@ -6,6 +6,7 @@
 #   (e) emails per second through the notification service beside the SMTP server's ceiling,
 #   (f) registrations per second through gateway, scheduling and registration, free and
 #       (f′) paid with WeChat Pay at an in-memory contract server that calls back the gateway,
+#   (g) meetings provisioned per second on Zoom, Tencent Meeting and DingTalk (the same contract server),
 #   (d) the resident memory of an idle service,
 # and print a Markdown report to paste into docs/performance.md.
 #
@@ -38,7 +39,7 @@ bash "$STACK" up test
 . "$ROOT/.local/test/env"
 
 log "building release binaries (convene-bench and the services it drives)"
-for product in convene-bench archive notification gateway scheduling registration payment; do
+for product in convene-bench archive notification gateway scheduling registration payment platform-bridge; do
     swift build -c release --product "$product" >/dev/null
 done
 BIN="$(swift build -c release --show-bin-path)"
@@ -68,7 +69,13 @@ done
 export BENCH_CONTRACTS_URL=http://127.0.0.1:39295
 env "${PAYMENT_ENV[@]}" DATABASE_URL="$PAYMENT_DATABASE_URL" OPS_PORT=39294 LOG_LEVEL=warning "$BIN/payment" >/dev/null 2>&1 &
 flow_pids+=($!)
-for port in 39291 39292 39293 39294; do
+# (g) platform-bridge against the same in-memory contract server's Zoom, Tencent Meeting and DingTalk.
+env PLATFORM_SECRET_KEY="$PLATFORM_SECRET_KEY" ZOOM_OAUTH_URL=http://127.0.0.1:39295/zoom ZOOM_API_URL=http://127.0.0.1:39295/zoom \
+    TENCENT_MEETING_URL=http://127.0.0.1:39295/tencent DINGTALK_API_URL=http://127.0.0.1:39295/dingtalk \
+    PLATFORM_POLL_INTERVAL=50ms PLATFORM_CONCURRENCY=32 \
+    DATABASE_URL="$PLATFORM_BRIDGE_DATABASE_URL" OPS_PORT=39296 LOG_LEVEL=warning "$BIN/platform-bridge" >/dev/null 2>&1 &
+flow_pids+=($!)
+for port in 39291 39292 39293 39294 39296; do
     for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" && break; sleep 0.1; done
 done
 
