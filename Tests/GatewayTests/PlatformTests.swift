@@ -84,5 +84,41 @@ struct PlatformTests {
         try await Task.sleep(for: .seconds(1))
         #expect(probe.probe.deliveries.filter { String(decoding: $0.body, as: UTF8.self).contains(meetingId) }.count == 1)
     }
+
+    @Test("a meeting on a platform the organization has no credentials for: the other platform is provisioned and the host is mailed about the failure")
+    func hostMailedOnFailure() async throws {
+        let stack = try stack
+        let contracts = try PaymentContracts()
+        let organization = "org-" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.user, .orgAdmin])
+        let key = "ding" + PaymentContracts.random(10), secret = "sec" + PaymentContracts.random(20)
+        try await contracts.post("/_admin/dingtalk-open/apps", ["appKey": key, "appSecret": secret])
+        let set = try await stack.call(.put, "/v1/organizations/\(organization)/platforms/dingtalk/credentials", token: admin,
+                                       body: #"{"appKey":"\#(key)","appSecret":"\#(secret)","creatorUnionId":"union-host"}"#)
+        #expect(set.status == 200, "\(set.bodyString)")
+        let tag = PaymentContracts.random(8)
+        let hostEmail = "host-\(tag.lowercased())@example.com"
+        let meetingId = UUID().uuidString.lowercased()
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 86_400).rounded())
+        let plan = MeetingPlan(type: "client", topic: "Client review \(tag)", startsAt: start, endsAt: start.addingTimeInterval(3600),
+                               timeZone: "Europe/Berlin", host: MeetingHost(accountId: "host-\(tag)", name: "Anna", email: hostEmail,
+                                                                             locale: "en"),
+                               platforms: ["dingtalk", "tencent"], recommendedPlatform: "dingtalk")
+        let publisher = Publisher(.init(amqp: try TestStack.amqp(name: "platform-e2e-pub")), logger: TestStack.logger)
+        try await publisher.publish(try OutgoingMessage.envelope(Envelope(MeetingScheduled(meetingId: meetingId, sequence: 1, meeting: plan),
+                                                                          source: "scheduling", organizationId: organization),
+                                                                 exchange: Exchange.events))
+        await publisher.shutdown(grace: .seconds(2))
+        var statuses: [String: String] = [:]
+        _ = try await eventually(timeout: .seconds(30)) {
+            let answer = try await stack.call(.get, "/v1/organizations/\(organization)/meetings/\(meetingId)/platforms", token: admin)
+            guard answer.status == 200 else { return false }
+            statuses = Dictionary(uniqueKeysWithValues: try answer.decode(ItemList<PlatformMeetingStatus>.self).items.map { ($0.platform, $0.status) })
+            return statuses == ["dingtalk": "provisioned", "tencent": "failed"]
+        }
+        #expect(statuses == ["dingtalk": "provisioned", "tencent": "failed"])
+        #expect(try await PaidRegistrationTests().mailArrived(to: hostEmail, containing: "Client review \(tag)"),
+                "the host got no mail about the failed platform")
+    }
 }
 }
