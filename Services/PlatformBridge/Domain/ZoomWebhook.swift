@@ -1,4 +1,5 @@
 import Contracts
+import Crypto
 import Foundation
 
 /// Zoom's webhook rules (external-apis.md), without I/O: the signature over the raw body, the
@@ -6,7 +7,14 @@ import Foundation
 enum ZoomWebhook {
     /// Zoom signs `v0:{x-zm-request-timestamp}:{raw body}`; the header is `v0=` + hex HMAC-SHA256.
     static func signature(secretToken: String, timestamp: String, body: String) -> String {
-        "v0=" + Hex.hmacSHA256(key: secretToken, "v0:\(timestamp):\(body)")
+        signature(secretToken: secretToken, timestamp: timestamp, body: Array(body.utf8))
+    }
+
+    /// Over the raw bytes as they arrived (a body that is not valid UTF-8 is signed as it is).
+    static func signature(secretToken: String, timestamp: String, body: [UInt8]) -> String {
+        let message = Data("v0:\(timestamp):".utf8) + Data(body)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secretToken.utf8)))
+        return "v0=" + Hex.encode(Array(mac))
     }
 
     enum Verdict: Equatable {
@@ -18,6 +26,11 @@ enum ZoomWebhook {
     /// The request's timestamp is Unix seconds (a value in milliseconds is read as such) and
     /// must be within `window` of `now`; the signature must match over the raw body.
     static func verify(secretToken: String, timestamp: String?, signature: String?, body: String, now: Date,
+                       window: TimeInterval = 300) -> Verdict {
+        verify(secretToken: secretToken, timestamp: timestamp, signature: signature, body: Array(body.utf8), now: now, window: window)
+    }
+
+    static func verify(secretToken: String, timestamp: String?, signature: String?, body: [UInt8], now: Date,
                        window: TimeInterval = 300) -> Verdict {
         guard let timestamp, let signature, let number = Double(timestamp), number.isFinite else { return .badSignature }
         guard Hex.constantTimeEquals(Self.signature(secretToken: secretToken, timestamp: timestamp, body: body), signature) else {

@@ -44,7 +44,6 @@ struct ZoomWebhookVerifier: WebhookVerifier {
 
     func handle(headers: [String: String], body: [UInt8], context: HandlerContext) async throws -> CallbackAnswer {
         let tx = context.transaction
-        let text = String(decoding: body, as: UTF8.self)
         // Only what finds the key is read before the signature is checked: the account id.
         guard let event = ZoomWebhook.decode(body) else { return .json(400, ["error": "not a Zoom event"]) }
         let candidates = try await credentials.zoomWebhookSecrets(
@@ -56,7 +55,7 @@ struct ZoomWebhookVerifier: WebhookVerifier {
         for candidate in candidates {
             guard let secret = candidate.credentials.webhookSecretToken else { continue }
             switch ZoomWebhook.verify(secretToken: secret, timestamp: headers["x-zm-request-timestamp"],
-                                      signature: headers["x-zm-signature"], body: text, now: now) {
+                                      signature: headers["x-zm-signature"], body: body, now: now) {
             case .valid: matched = (candidate.organizationId, secret)
             case .stale: stale = true
             case .badSignature: continue
