@@ -141,6 +141,24 @@ struct ProvisioningTests {
         }
     }
 
+    @Test("wrong Zoom and DingTalk app secrets end as platform.auth_failed, with no token issued")
+    func wrongAppSecrets() async throws {
+        try await BridgeHarness.with { h in
+            try await h.setUpPlatforms(configure: [])
+            _ = try await h.ask(SetPlatformCredentials(platform: "zoom", zoom: ZoomCredentials(
+                accountId: h.zoomAccount, clientId: h.zoomClient, clientSecret: "wrong-secret")), as: PlatformCredentialStatus.self).get()
+            _ = try await h.ask(SetPlatformCredentials(platform: "dingtalk", dingtalk: DingTalkCredentials(
+                appKey: h.dingtalkKey, appSecret: "wrong-secret", creatorUnionId: "u")), as: PlatformCredentialStatus.self).get()
+            let id = ProvisioningTests.meetingId()
+            try await h.deliver(MeetingScheduled(meetingId: id, sequence: 1, meeting: BridgeHarness.plan(platforms: ["zoom", "dingtalk"])))
+            let failed = try await h.waitForEvents(ProvisioningFailed.messageType, meetingId: id, count: 2)
+            #expect(Set(failed.compactMap { $0["reason"] as? String }) == ["platform.auth_failed"])
+            #expect(try await h.zoom()["tokenRequests"] as? Int == 0)
+            #expect(try await h.dingtalk()["tokenRequests"] as? Int == 0)
+            #expect(!(try await h.outboxText()).contains("wrong-secret"))
+        }
+    }
+
     @Test("missing credentials fail at once with platform.credentials_missing")
     func credentialsMissing() async throws {
         try await BridgeHarness.with { h in

@@ -31,6 +31,11 @@ struct ZoomAdapter: PlatformAdapter {
             request.setBasicAuthorization(username: c.clientId, password: c.clientSecret)
             let response = try await http.send(request, platform: Self.name)
             guard response.isSuccess else {
+                // Zoom answers wrong client credentials or account id with 400 invalid_client.
+                if response.status == 400 || response.status == 401 {
+                    throw .permanent(code: PlatformReason.authFailed,
+                                     message: "Zoom refused the app credentials (HTTP \(response.status), \(PlatformHTTP.errorCode(response) ?? "no code"))")
+                }
                 throw PlatformFailure.status(response.status, platform: "Zoom OAuth", detail: PlatformHTTP.errorCode(response))
             }
             let object = try PlatformHTTP.object(response, platform: Self.name)
