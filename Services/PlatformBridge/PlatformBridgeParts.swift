@@ -62,6 +62,7 @@ struct PlatformBridgeParts: Sendable {
             SetLiveStreamHandler(streams: streams, service: service), GetLiveStreamHandler(streams: streams, service: service),
             PlatformCallbackHandler(service: service, verifiers: [
                 MeetingPlatformName.zoom: ZoomWebhookVerifier(credentials: credentials, clock: clock),
+                MeetingPlatformName.tencent: TencentWebhookVerifier(credentials: credentials, clock: clock),
             ]),
         ]
     }

@@ -36,12 +36,17 @@ public struct TencentCredentials: Codable, Sendable, Equatable {
     public var sdkId: String?
     /// The Tencent Meeting `userid` meetings are created by.
     public var creatorUserId: String
-    public init(secretId: String, secretKey: String, appId: String, sdkId: String? = nil, creatorUserId: String) {
+    /// The event subscription's Token (secret): signs Tencent Meeting's callbacks; without it,
+    /// they are refused.
+    public var webhookToken: String?
+    public init(secretId: String, secretKey: String, appId: String, sdkId: String? = nil, creatorUserId: String,
+                webhookToken: String? = nil) {
         self.secretId = secretId
         self.secretKey = secretKey
         self.appId = appId
         self.sdkId = sdkId
         self.creatorUserId = creatorUserId
+        self.webhookToken = webhookToken
     }
 }
 
@@ -234,10 +239,16 @@ public struct PlatformCallback: MessagePayload, Equatable {
     public var headers: [[String]]
     /// Base64 of the raw body.
     public var body: String
-    public init(platform: String, headers: [[String]], body: String) {
+    /// `POST` (absent) or `GET` (Tencent Meeting checks its callback URL with a GET).
+    public var method: String?
+    /// The raw query string, without `?` (Tencent Meeting's `check_str`).
+    public var query: String?
+    public init(platform: String, headers: [[String]], body: String, method: String? = nil, query: String? = nil) {
         self.platform = platform
         self.headers = headers
         self.body = body
+        self.method = method
+        self.query = query
     }
 }
 

@@ -35,6 +35,7 @@ final class BridgeHarness: Sendable {
     let tencentSecretId = "AKID" + PaymentContracts.random(12)
     let tencentSecretKey = "key" + PaymentContracts.random(20)
     let tencentAppId = "2000" + PaymentContracts.random(8)
+    let tencentToken = "tok" + PaymentContracts.random(20)
     let dingtalkKey = "ding" + PaymentContracts.random(12)
     let dingtalkSecret = "dsec" + PaymentContracts.random(20)
 
@@ -113,7 +114,7 @@ final class BridgeHarness: Sendable {
         try await contracts.post("/_admin/zoom/accounts", ["accountId": zoomAccount, "clientId": zoomClient,
                                                            "clientSecret": zoomSecret, "webhookSecret": zoomWebhookSecret])
         try await contracts.post("/_admin/tencent/apps", ["secretId": tencentSecretId, "secretKey": tencentSecretKey,
-                                                          "appId": tencentAppId])
+                                                          "appId": tencentAppId, "callbackToken": tencentToken])
         try await contracts.post("/_admin/dingtalk-open/apps", ["appKey": dingtalkKey, "appSecret": dingtalkSecret])
         if configure.contains("zoom") {
             _ = try await ask(SetPlatformCredentials(platform: "zoom", zoom: ZoomCredentials(
@@ -122,7 +123,8 @@ final class BridgeHarness: Sendable {
         }
         if configure.contains("tencent") {
             _ = try await ask(SetPlatformCredentials(platform: "tencent", tencent: TencentCredentials(
-                secretId: tencentSecretId, secretKey: tencentKey ?? tencentSecretKey, appId: tencentAppId, creatorUserId: "host1")),
+                secretId: tencentSecretId, secretKey: tencentKey ?? tencentSecretKey, appId: tencentAppId, creatorUserId: "host1",
+                webhookToken: tencentToken)),
                               as: PlatformCredentialStatus.self).get()
         }
         if configure.contains("dingtalk") {

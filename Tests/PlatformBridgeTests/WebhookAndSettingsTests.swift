@@ -186,3 +186,67 @@ extension CredentialStore {
         try await pool.withTransaction { tx in try await body(self, tx) }
     }
 }
+
+@Suite("Platform bridge Tencent Meeting callbacks", .serialized)
+struct TencentCallbackTests {
+    /// SHA-1 of token, timestamp, nonce and data sorted and joined, computed here independently.
+    static func signature(_ token: String, _ ts: String, _ nonce: String, _ data: String) -> String {
+        Insecure.SHA1.hash(data: Data([token, ts, nonce, data].sorted().joined().utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func callback(_ event: [String: Any], token: String, at time: Date = Date()) throws -> PlatformCallback {
+        let data = try JSONSerialization.data(withJSONObject: event).base64EncodedString()
+        let ts = String(Int(time.timeIntervalSince1970)), nonce = "84731923"
+        let body = try JSONSerialization.data(withJSONObject: ["data": data])
+        return PlatformCallback(platform: "tencent", headers: [["timestamp", ts], ["nonce", nonce],
+                                                               ["signature", signature(token, ts, nonce, data)]],
+                                body: body.base64EncodedString(), method: "POST")
+    }
+
+    static func text(_ answer: CallbackAnswer) -> String {
+        String(decoding: Data(base64Encoded: answer.body) ?? Data(), as: UTF8.self)
+    }
+
+    @Test("Tencent Meeting's URL check is answered with the decoded check_str; a callback signed with the token becomes platform.meeting_started, a forged one is refused with 401")
+    func callbacks() async throws {
+        try await BridgeHarness.with { h in
+            try await h.setUpPlatforms(configure: ["tencent"])
+            let check = Data("hello-convene".utf8).base64EncodedString()
+            let ts = String(Int(Date().timeIntervalSince1970))
+            let query = "check_str=" + (check.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? check)
+            let good = try await h.ask(PlatformCallback(platform: "tencent", headers: [
+                ["timestamp", ts], ["nonce", "1"], ["signature", Self.signature(h.tencentToken, ts, "1", check)]],
+                body: "", method: "GET", query: query), as: CallbackAnswer.self).get()
+            #expect(good.status == 200 && Self.text(good) == "hello-convene")
+            let bad = try await h.ask(PlatformCallback(platform: "tencent", headers: [
+                ["timestamp", ts], ["nonce", "1"], ["signature", Self.signature("guessed", ts, "1", check)]],
+                body: "", method: "GET", query: query), as: CallbackAnswer.self).get()
+            #expect(bad.status == 401)
+
+            let id = "mtg-" + UUID().uuidString.prefix(8).lowercased()
+            try await h.deliver(MeetingScheduled(meetingId: id, sequence: 1, meeting: BridgeHarness.plan(platforms: ["tencent"])))
+            let provisioned = try await h.waitForEvents(MeetingProvisioned.messageType, meetingId: id, count: 1)
+            let tencentId = try #require(provisioned.first?["platformMeetingId"] as? String)
+            let started: [String: Any] = ["event": "meeting.started", "trace_id": "t1", "payload": [[
+                "operate_time": 1_764_554_400_000, "operator": ["userid": "host1", "user_name": "王芳"],
+                "meeting_info": ["meeting_id": tencentId, "meeting_code": "123456789"]]]]
+            let forged = try await h.ask(try Self.callback(started, token: "guessed"), as: CallbackAnswer.self).get()
+            #expect(forged.status == 401)
+            let stale = try await h.ask(try Self.callback(started, token: h.tencentToken, at: Date().addingTimeInterval(-600)),
+                                        as: CallbackAnswer.self).get()
+            #expect(stale.status == 401)
+            #expect(try await h.events(PlatformMeetingStarted.messageType, meetingId: id).isEmpty)
+            let valid = try await h.ask(try Self.callback(started, token: h.tencentToken), as: CallbackAnswer.self).get()
+            #expect(valid.status == 200 && Self.text(valid) == "successfully received callback")
+            let events = try await h.events(PlatformMeetingStarted.messageType, meetingId: id)
+            #expect(events.count == 1)
+            #expect(events.first?["platform"] as? String == "tencent")
+            #expect(events.first?["at"] as? String == "2025-12-01T02:00:00Z")
+            let joined: [String: Any] = ["event": "meeting.participant-joined", "payload": [[
+                "operate_time": 1_764_554_460_000, "operator": ["userid": "u7", "user_name": "李雷"],
+                "meeting_info": ["meeting_id": tencentId]]]]
+            #expect(try await h.ask(try Self.callback(joined, token: h.tencentToken), as: CallbackAnswer.self).get().status == 200)
+            #expect(try await h.events(PlatformParticipantJoined.messageType, meetingId: id).first?["platformUserId"] as? String == "u7")
+        }
+    }
+}

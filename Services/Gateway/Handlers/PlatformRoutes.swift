@@ -29,7 +29,8 @@ struct PlatformRoutes {
         var appId: String
         var sdkId: String?
         var creatorUserId: String
-        enum CodingKeys: String, CodingKey, CaseIterable { case secretId, secretKey, appId, sdkId, creatorUserId }
+        var webhookToken: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case secretId, secretKey, appId, sdkId, creatorUserId, webhookToken }
         typealias Fields = CodingKeys
     }
 
@@ -51,7 +52,18 @@ struct PlatformRoutes {
     }
 
     /// `POST /v1/platforms/callbacks/{platform}`: no token; the platform's signature is the proof.
+    /// `GET` too: Tencent Meeting checks its callback URL with one.
     func registerPublic(on router: Router<GatewayRequestContext>) {
+        router.get("v1/platforms/callbacks/:platform") { request, context -> Response in
+            guard let platform = context.parameters.get("platform"), Self.platforms.contains(platform) else {
+                throw Problem.notFound("no such platform")
+            }
+            let headers = request.headers.map { [$0.name.canonicalName, $0.value] }
+            let answer = try await service.call(
+                PlatformCallback(platform: platform, headers: headers, body: "", method: "GET", query: request.uri.query ?? ""),
+                as: CallbackAnswer.self, organizationId: nil, context: context)
+            return Self.response(answer)
+        }
         router.post("v1/platforms/callbacks/:platform") { request, context -> Response in
             guard let platform = context.parameters.get("platform"), Self.platforms.contains(platform) else {
                 throw Problem.notFound("no such platform")
@@ -65,13 +77,18 @@ struct PlatformRoutes {
             }
             let headers = request.headers.map { [$0.name.canonicalName, $0.value] }
             let answer = try await service.call(
-                PlatformCallback(platform: platform, headers: headers, body: Data(body.readableBytesView).base64EncodedString()),
+                PlatformCallback(platform: platform, headers: headers, body: Data(body.readableBytesView).base64EncodedString(),
+                                 method: "POST", query: request.uri.query),
                 as: CallbackAnswer.self, organizationId: nil, context: context)
-            var fields = HTTPFields()
-            if let type = answer.contentType { fields[.contentType] = type }
-            return Response(status: HTTPResponse.Status(code: answer.status), headers: fields,
-                            body: .init(byteBuffer: ByteBuffer(bytes: Data(base64Encoded: answer.body) ?? Data())))
+            return Self.response(answer)
         }
+    }
+
+    private static func response(_ answer: CallbackAnswer) -> Response {
+        var fields = HTTPFields()
+        if let type = answer.contentType { fields[.contentType] = type }
+        return Response(status: HTTPResponse.Status(code: answer.status), headers: fields,
+                        body: .init(byteBuffer: ByteBuffer(bytes: Data(base64Encoded: answer.body) ?? Data())))
     }
 
     func register(on routes: RouterGroup<GatewayRequestContext>) {
@@ -96,7 +113,7 @@ struct PlatformRoutes {
             case MeetingPlatformName.tencent:
                 let b = try await JSONBody.decode(TencentBody.self, from: request)
                 command.tencent = TencentCredentials(secretId: b.secretId, secretKey: b.secretKey, appId: b.appId, sdkId: b.sdkId,
-                                                     creatorUserId: b.creatorUserId)
+                                                     creatorUserId: b.creatorUserId, webhookToken: b.webhookToken)
             default:
                 let b = try await JSONBody.decode(DingTalkBody.self, from: request)
                 command.dingtalk = DingTalkCredentials(appKey: b.appKey, appSecret: b.appSecret, creatorUnionId: b.creatorUnionId)

@@ -45,6 +45,7 @@ enum CredentialRules {
             field("tencent.appId", c.appId)
             field("tencent.sdkId", c.sdkId, required: false)
             field("tencent.creatorUserId", c.creatorUserId)
+            field("tencent.webhookToken", c.webhookToken, required: false)
             result = .tencent(c)
         case MeetingPlatformName.dingtalk where request.dingtalk != nil:
             let c = request.dingtalk!

@@ -7,7 +7,9 @@ import Persistence
 /// Zoom's is implemented; Tencent Meeting's and DingTalk's signing schemes are unverified
 /// (external-apis.md), so their callbacks are refused until one is added here.
 protocol WebhookVerifier: Sendable {
-    func handle(headers: [String: String], body: [UInt8], context: HandlerContext) async throws -> CallbackAnswer
+    /// `method` is `GET` or `POST`; `query` the raw query string.
+    func handle(method: String, query: String, headers: [String: String], body: [UInt8],
+                context: HandlerContext) async throws -> CallbackAnswer
 }
 
 /// `platform-bridge.platform_callback`: the raw request from the gateway; the answer goes back to
@@ -24,7 +26,8 @@ struct PlatformCallbackHandler: MessageHandler {
         guard let body = Data(base64Encoded: message.data.body) else { return .json(400, ["error": "body is not base64"]) }
         var headers: [String: String] = [:]
         for pair in message.data.headers where pair.count == 2 { headers[pair[0].lowercased()] = pair[1] }
-        return try await verifier.handle(headers: headers, body: Array(body), context: context)
+        return try await verifier.handle(method: (message.data.method ?? "POST").uppercased(), query: message.data.query ?? "",
+                                         headers: headers, body: Array(body), context: context)
     }
 }
 
@@ -32,6 +35,10 @@ extension CallbackAnswer {
     static func json(_ status: Int, _ object: [String: String]) -> CallbackAnswer {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return CallbackAnswer(status: status, contentType: "application/json", body: data.base64EncodedString())
+    }
+
+    static func text(_ status: Int, _ text: String) -> CallbackAnswer {
+        CallbackAnswer(status: status, contentType: "text/plain; charset=utf-8", body: Data(text.utf8).base64EncodedString())
     }
 }
 
@@ -42,7 +49,9 @@ struct ZoomWebhookVerifier: WebhookVerifier {
     let clock: @Sendable () -> Date
     let provisions = ProvisionStore()
 
-    func handle(headers: [String: String], body: [UInt8], context: HandlerContext) async throws -> CallbackAnswer {
+    func handle(method: String, query: String, headers: [String: String], body: [UInt8],
+                context: HandlerContext) async throws -> CallbackAnswer {
+        guard method == "POST" else { return .json(405, ["error": "Zoom posts its events"]) }
         let tx = context.transaction
         // Only what finds the key is read before the signature is checked: the account id.
         guard let event = ZoomWebhook.decode(body) else { return .json(400, ["error": "not a Zoom event"]) }
@@ -105,5 +114,78 @@ struct ZoomWebhookVerifier: WebhookVerifier {
         }
         context.logger.info("Zoom event", metadata: ["event": "\(event.event)", "meetingId": "\(meetingId)"])
         return .json(200, [:])
+    }
+}
+
+/// Tencent Meeting: the GET URL check (answer the decoded `check_str`), then signed POST events
+/// (`{"data": base64(JSON)}`, answered `successfully received callback`). Callbacks name no
+/// organization: the one whose callback token verifies the signature is the one.
+struct TencentWebhookVerifier: WebhookVerifier {
+    let credentials: CredentialStore
+    let clock: @Sendable () -> Date
+    let provisions = ProvisionStore()
+
+    struct Body: Decodable { var data: String }
+
+    func handle(method: String, query: String, headers: [String: String], body: [UInt8],
+                context: HandlerContext) async throws -> CallbackAnswer {
+        let tx = context.transaction
+        let data: String
+        if method == "GET" {
+            guard let check = TencentWebhook.checkString(query: query) else { return .text(400, "check_str is missing") }
+            data = check
+        } else {
+            guard let parsed = try? JSONDecoder().decode(Body.self, from: Data(body)) else { return .text(400, "not a Tencent Meeting event") }
+            data = parsed.data
+        }
+        let now = clock()
+        var stale = false
+        var organizationId: String?
+        for candidate in try await credentials.tencentWebhookTokens(in: tx) {
+            switch TencentWebhook.verify(token: candidate.token, timestamp: headers["timestamp"], nonce: headers["nonce"],
+                                         signature: headers["signature"], data: data, now: now) {
+            case .valid: organizationId = candidate.organizationId
+            case .stale: stale = true
+            case .badSignature: continue
+            }
+            if organizationId != nil { break }
+        }
+        guard let organizationId else {
+            context.logger.warning("Tencent Meeting callback refused", metadata: ["reason": "\(stale ? "stale timestamp" : "bad signature")"])
+            return .text(401, stale ? "timestamp too far from now" : "signature does not verify")
+        }
+        if method == "GET" {
+            guard let plain = Data(base64Encoded: data) else { return .text(400, "check_str is not base64") }
+            return .text(200, String(decoding: plain, as: UTF8.self))
+        }
+        let digest = Hex.encode(Array(SHA256.hash(data: Data(body))))
+        guard try await provisions.firstDelivery(platform: MeetingPlatformName.tencent, digest: digest, in: tx) else {
+            return .text(200, "successfully received callback")
+        }
+        guard let event = TencentWebhook.decode(data: data) else { return .text(400, "data is not a Tencent Meeting event") }
+        let tencent = MeetingPlatformName.tencent
+        for fact in TencentWebhook.facts(of: event, receivedAt: now) {
+            guard let platformMeetingId = fact.platformMeetingId,
+                  let meetingId = try await provisions.meetingId(platform: tencent, platformMeetingId: platformMeetingId,
+                                                                organizationId: organizationId, in: tx) else { continue }
+            switch fact {
+            case .started(_, let at):
+                try await context.publish(PlatformMeetingStarted(meetingId: meetingId, platform: tencent, at: at), organizationId: organizationId)
+            case .ended(_, let at):
+                try await context.publish(PlatformMeetingEnded(meetingId: meetingId, platform: tencent, at: at), organizationId: organizationId)
+            case .joined(_, let name, let email, let userId, let at):
+                try await context.publish(PlatformParticipantJoined(PlatformParticipant(
+                    meetingId: meetingId, platform: tencent, name: name, email: email, platformUserId: userId, at: at)),
+                                          organizationId: organizationId)
+            case .left(_, let name, let email, let userId, let at):
+                try await context.publish(PlatformParticipantLeft(PlatformParticipant(
+                    meetingId: meetingId, platform: tencent, name: name, email: email, platformUserId: userId, at: at)),
+                                          organizationId: organizationId)
+            case .recording, .ignored:
+                break
+            }
+            context.logger.info("Tencent Meeting event", metadata: ["event": "\(event.event)", "meetingId": "\(meetingId)"])
+        }
+        return .text(200, "successfully received callback")
     }
 }

@@ -33,7 +33,7 @@ struct CredentialStore: Sendable {
             plain = String(decoding: try ConveneJSON.encode(c), as: UTF8.self)
             shown = Public(account: c.appId, clientId: c.secretId, creator: c.creatorUserId)
             lookup = c.appId
-            webhook = false
+            webhook = c.webhookToken?.isEmpty == false
         case .dingtalk(let c):
             plain = String(decoding: try ConveneJSON.encode(c), as: UTF8.self)
             shown = Public(account: c.appKey, clientId: nil, creator: c.creatorUnionId)
@@ -91,6 +91,22 @@ struct CredentialStore: Sendable {
             guard case .zoom(let c)? = try? decode(platform: MeetingPlatformName.zoom, sealed: try row.string("sealed"),
                                                    organizationId: organizationId) else { return nil }
             return (organizationId, c)
+        }
+    }
+
+    /// Organizations whose Tencent Meeting credentials have a callback token (callbacks name no
+    /// organization: the one whose token verifies the signature is the one).
+    func tencentWebhookTokens(in tx: Transaction) async throws -> [(organizationId: String, token: String)] {
+        let rows = try await tx.query("""
+            SELECT organization_id, sealed FROM credentials WHERE platform = 'tencent' AND webhook_verification
+            ORDER BY organization_id
+            """).rows
+        return try rows.compactMap { row in
+            let organizationId = try row.string("organization_id")
+            guard case .tencent(let c)? = try? decode(platform: MeetingPlatformName.tencent, sealed: try row.string("sealed"),
+                                                      organizationId: organizationId),
+                  let token = c.webhookToken, !token.isEmpty else { return nil }
+            return (organizationId, token)
         }
     }
 

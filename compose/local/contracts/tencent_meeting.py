@@ -17,7 +17,18 @@ X-TC-Registered: 1. The signature is
 Errors: {"error_info": {"error_code", "new_error_code", "message"}}.
 
 Admin API:
-  POST   /_admin/tencent/apps  {"secretId", "secretKey", "appId", "sdkId"?} -> 201
+  POST   /_admin/tencent/apps  {"secretId", "secretKey", "appId", "sdkId"?, "callbackToken"?} -> 201
+  POST   /_admin/tencent/apps/{secretId}/callbacks/verify {"url"}
+         -> 200 {"verified", "status", "body", "error"}: the GET URL check (check_str), the answer checked
+  POST   /_admin/tencent/apps/{secretId}/callbacks/send {"url", "event", "meetingId", "meetingCode"?,
+         "operator"?: {"userid", "user_name"}, "tamper"?: "signature"|"stale"}
+         -> 200 {"status", "body", "error", "request": {"headers", "body"}}
+
+Callbacks (event subscription): headers `timestamp` (Unix seconds), `nonce`, `signature` =
+lowercase hex SHA-1 of the four strings token, timestamp, nonce and data (check_str for the GET
+check) sorted and joined; the POST body is {"data": base64(JSON event)}, the receiver answers
+`successfully received callback`; the GET check answers the base64-decoded check_str. (The
+scheme follows Tencent Meeting's callback documentation; Convene treats it as unverified.)
   GET    /_admin/tencent/apps/{secretId}            {"meetings": [...], "requests", "refused"} (no secrets)
   POST   /_admin/tencent/apps/{secretId}/failures   a failure script (meeting_common.py)
   DELETE /_admin/tencent/apps/{secretId}/failures
@@ -26,11 +37,16 @@ Admin API:
 import base64
 import hashlib
 import hmac
+import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
-from common import Router, empty_response, error, json_response, parse_admin_json, random_digits, random_string
+from common import (Router, deliver, empty_response, error, is_http_url, json_response, now_ms, parse_admin_json,
+                    random_digits, random_string)
 from meeting_common import parse_failure, take_failure
 
 NAME = "tencent_meeting"
@@ -41,6 +57,15 @@ SECONDS_RE = re.compile(r"^\d{9,11}$")
 
 def tc_error(status, code, message):
     return json_response(status, {"error_info": {"error_code": code, "new_error_code": 9000000 + code, "message": message}})
+
+
+def callback_signature(token, timestamp, nonce, data):
+    """Tencent Meeting's callback signature: SHA-1 of the four strings sorted and joined."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, data])).encode()).hexdigest()
+
+
+CALLBACK_EVENTS = ("meeting.started", "meeting.end", "meeting.participant-joined", "meeting.participant-left",
+                   "meeting.created", "meeting.updated", "meeting.canceled")
 
 
 def signature(secret_key, method, secret_id, nonce, timestamp, uri, body):
@@ -70,6 +95,8 @@ class Module:
             ("GET", "/_admin/tencent/apps/{app}", self.admin_show),
             ("POST", "/_admin/tencent/apps/{app}/failures", self.admin_fail),
             ("DELETE", "/_admin/tencent/apps/{app}/failures", self.admin_clear_failures),
+            ("POST", "/_admin/tencent/apps/{app}/callbacks/verify", self.admin_callback_verify),
+            ("POST", "/_admin/tencent/apps/{app}/callbacks/send", self.admin_callback_send),
         ])
 
     def handle(self, req):
@@ -264,9 +291,15 @@ class Module:
         sdk = data.get("sdkId")
         if sdk is not None and not (isinstance(sdk, str) and ID_RE.match(sdk)):
             return error(400, "sdkId: 1 to 128 characters of A-Z a-z 0-9 _ - (or absent)")
+        token = data.get("callbackToken")
+        if token is not None and not (isinstance(token, str) and ID_RE.match(token)):
+            return error(400, "callbackToken: 1 to 128 characters of A-Z a-z 0-9 _ - (or absent)")
+        if token:
+            req.secrets.add(token)
         with self.lock:
             old = self.apps.get(data["secretId"], {})
             self.apps[data["secretId"]] = {"secretKey": data["secretKey"], "appId": data["appId"], "sdkId": sdk,
+                                           "callbackToken": token,
                                            "requests": old.get("requests", 0), "refused": old.get("refused", 0)}
             self.failures.pop(data["secretId"], None)
             self._save()
@@ -299,3 +332,78 @@ class Module:
         with self.lock:
             self.failures.pop(req.params["app"], None)
         return empty_response(204)
+
+    # --- callbacks ---------------------------------------------------------
+
+    def _callback_app(self, req, data):
+        app = self.apps.get(req.params["app"])
+        if app is None:
+            return None, error(404, "no such app")
+        if not app.get("callbackToken"):
+            return None, error(409, "the app has no callbackToken")
+        if not is_http_url(data.get("url")):
+            return None, error(400, "url must be an http(s) URL")
+        return app, None
+
+    @staticmethod
+    def _headers(token, data, tamper):
+        ts = str(int(time.time()) - (600 if tamper == "stale" else 0))
+        nonce = random_digits(9)
+        sig = callback_signature(token + ("x" if tamper == "signature" else ""), ts, nonce, data)
+        return {"timestamp": ts, "nonce": nonce, "signature": sig, "Content-Type": "application/json"}
+
+    def admin_callback_verify(self, req):
+        data, err = parse_admin_json(req)
+        if err:
+            return err
+        with self.lock:
+            app, err = self._callback_app(req, data)
+            if err:
+                return err
+            token = app["callbackToken"]
+        plain = random_string(16)
+        check = base64.b64encode(plain.encode()).decode()
+        headers = self._headers(token, check, None)
+        del headers["Content-Type"]
+        url = data["url"] + ("&" if "?" in data["url"] else "?") + "check_str=" + urllib.parse.quote(check, safe="")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers, method="GET"), timeout=10) as resp:
+                status, body = resp.status, resp.read(4096).decode("utf-8", errors="replace")
+            problem = None
+        except urllib.error.HTTPError as e:
+            status, body, problem = e.code, (e.read(4096).decode("utf-8", errors="replace") if e.fp else ""), None
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            status, body, problem = None, None, f"{e.__class__.__name__}: {getattr(e, 'reason', e)}"
+        return json_response(200, {"verified": status == 200 and body == plain, "status": status, "body": body, "error": problem})
+
+    def admin_callback_send(self, req):
+        data, err = parse_admin_json(req)
+        if err:
+            return err
+        event = data.get("event")
+        if event not in CALLBACK_EVENTS:
+            return error(400, "event must be one of " + ", ".join(CALLBACK_EVENTS))
+        tamper = data.get("tamper")
+        if tamper not in (None, "signature", "stale"):
+            return error(400, "tamper must be null, \"signature\" or \"stale\"")
+        meeting_id = data.get("meetingId")
+        if not isinstance(meeting_id, str) or not meeting_id:
+            return error(400, "meetingId is required")
+        operator = data.get("operator", {"userid": "host1", "user_name": "host"})
+        with self.lock:
+            app, err = self._callback_app(req, data)
+            if err:
+                return err
+            token = app["callbackToken"]
+            meeting = self.meetings.get(meeting_id, {})
+        payload = {"event": event, "trace_id": random_string(16), "payload": [{
+            "operate_time": now_ms(), "operator": operator,
+            "meeting_info": {"meeting_id": meeting_id, "meeting_code": data.get("meetingCode", meeting.get("meeting_code", "")),
+                             "subject": meeting.get("subject", ""), "start_time": int(meeting.get("start_time", "0") or 0),
+                             "end_time": int(meeting.get("end_time", "0") or 0), "meeting_type": 0},
+        }]}
+        encoded = base64.b64encode(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()).decode()
+        body = json.dumps({"data": encoded}, separators=(",", ":")).encode()
+        headers = self._headers(token, encoded, tamper)
+        result = deliver(data["url"], body, headers)
+        return json_response(200, {**result, "request": {"headers": headers, "body": body.decode()}})

@@ -14,6 +14,7 @@ import random
 import sys
 import time
 import unittest
+import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -293,3 +294,69 @@ class DingTalkOpenTests(ServerCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TencentCallbackTests(ServerCase):
+    TOKEN = "cbtoken" + uuid.uuid4().hex[:10]
+
+    def setUp(self):
+        self.sid = uid("AKID")
+        status, _, body, _ = self.call("POST", "/_admin/tencent/apps", {
+            "secretId": self.sid, "secretKey": uid("key"), "appId": uid("200"), "callbackToken": self.TOKEN})
+        self.assertEqual(status, 201, body)
+
+    @staticmethod
+    def sig(token, ts, nonce, data):
+        return hashlib.sha1("".join(sorted([token, ts, nonce, data])).encode()).hexdigest()
+
+    def test_callbacks_are_signed_with_the_token(self):
+        receiver = Receiver(default=(200, b"successfully received callback"))
+        try:
+            status, _, answer, _ = self.call("POST", f"/_admin/tencent/apps/{self.sid}/callbacks/send", {
+                "url": receiver.url("/tencent"), "event": "meeting.started", "meetingId": "123"})
+            self.assertEqual(status, 200, answer)
+            [got] = receiver.requests()
+            h = got["headers"]
+            data = json.loads(got["body"])["data"]
+            self.assertEqual(h["signature"], self.sig(self.TOKEN, h["timestamp"], h["nonce"], data))
+            event = json.loads(base64.b64decode(data))
+            self.assertEqual(event["event"], "meeting.started")
+            self.assertEqual(event["payload"][0]["meeting_info"]["meeting_id"], "123")
+            self.call("POST", f"/_admin/tencent/apps/{self.sid}/callbacks/send", {
+                "url": receiver.url("/tencent"), "event": "meeting.end", "meetingId": "123", "tamper": "signature"})
+            forged = receiver.requests()[1]
+            fh = forged["headers"]
+            self.assertNotEqual(fh["signature"], self.sig(self.TOKEN, fh["timestamp"], fh["nonce"], json.loads(forged["body"])["data"]))
+        finally:
+            receiver.close()
+
+    def test_url_check_wants_the_decoded_check_str(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import threading
+        token = self.TOKEN
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                check = query["check_str"][0]
+                ok = self.headers["signature"] == TencentCallbackTests.sig(token, self.headers["timestamp"],
+                                                                           self.headers["nonce"], check)
+                answer = base64.b64decode(check) if ok else b"bad"
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/cb"
+            status, _, result, _ = self.call("POST", f"/_admin/tencent/apps/{self.sid}/callbacks/verify", {"url": url})
+            self.assertEqual(status, 200)
+            self.assertTrue(result["verified"], result)
+        finally:
+            server.shutdown()
+            server.server_close()
