@@ -120,5 +120,52 @@ struct PlatformTests {
         #expect(try await PaidRegistrationTests().mailArrived(to: hostEmail, containing: "Client review \(tag)"),
                 "the host got no mail about the failed platform")
     }
+    @Test("Tencent Meeting through the gateway: the GET URL check passes, a forged callback is refused with 401, a signed one becomes platform.meeting_started")
+    func tencentThroughTheGateway() async throws {
+        let stack = try stack
+        let contracts = try PaymentContracts()
+        let organization = "org-" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.user, .orgAdmin])
+        let secretId = "AKID" + PaymentContracts.random(10), key = "key" + PaymentContracts.random(20)
+        let appId = "2000" + PaymentContracts.random(6), token = "tok" + PaymentContracts.random(20)
+        try await contracts.post("/_admin/tencent/apps", ["secretId": secretId, "secretKey": key, "appId": appId, "callbackToken": token])
+        let set = try await stack.call(.put, "/v1/organizations/\(organization)/platforms/tencent/credentials", token: admin, body:
+            #"{"secretId":"\#(secretId)","secretKey":"\#(key)","appId":"\#(appId)","creatorUserId":"host1","webhookToken":"\#(token)"}"#)
+        #expect(set.status == 200 && !set.bodyString.contains(token) && !set.bodyString.contains(key), "\(set.bodyString)")
+
+        let probe = try await EventProbe.start(bindings: [PlatformMeetingStarted.messageType])
+        defer { Task { await probe.probe.close() } }
+        let meetingId = UUID().uuidString.lowercased()
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 86_400).rounded())
+        let plan = MeetingPlan(type: "internal", topic: "周例会", startsAt: start, endsAt: start.addingTimeInterval(3600),
+                               timeZone: "Asia/Shanghai", host: MeetingHost(accountId: "host", name: "王芳", email: "host@example.com"),
+                               platforms: ["tencent"])
+        let publisher = Publisher(.init(amqp: try TestStack.amqp(name: "platform-e2e-pub")), logger: TestStack.logger)
+        try await publisher.publish(try OutgoingMessage.envelope(Envelope(MeetingScheduled(meetingId: meetingId, sequence: 1, meeting: plan),
+                                                                          source: "scheduling", organizationId: organization),
+                                                                 exchange: Exchange.events))
+        await publisher.shutdown(grace: .seconds(2))
+        var tencentId: String?
+        _ = try await eventually(timeout: .seconds(30)) {
+            let answer = try await stack.call(.get, "/v1/organizations/\(organization)/meetings/\(meetingId)/platforms", token: admin)
+            guard answer.status == 200 else { return false }
+            tencentId = try answer.decode(ItemList<PlatformMeetingStatus>.self).items.first { $0.status == "provisioned" }?.platformMeetingId
+            return tencentId != nil
+        }
+        let platformId = try #require(tencentId, "the meeting was never provisioned on Tencent Meeting")
+
+        let callback = stack.baseURL + "/v1/platforms/callbacks/tencent"
+        let check = try await contracts.post("/_admin/tencent/apps/\(secretId)/callbacks/verify", ["url": callback])
+        #expect(check["verified"] as? Bool == true, "\(check)")
+        let forged = try await contracts.post("/_admin/tencent/apps/\(secretId)/callbacks/send", [
+            "url": callback, "event": "meeting.started", "meetingId": platformId, "tamper": "signature"])
+        #expect(forged["status"] as? Int == 401, "\(forged)")
+        let signed = try await contracts.post("/_admin/tencent/apps/\(secretId)/callbacks/send", [
+            "url": callback, "event": "meeting.started", "meetingId": platformId])
+        #expect(signed["status"] as? Int == 200 && signed["body"] as? String == "successfully received callback", "\(signed)")
+        let event = try await probe.next(type: PlatformMeetingStarted.messageType, organizationId: organization, about: meetingId)
+        let started = try ConveneJSON.decode(Envelope<PlatformMeetingStarted>.self, from: event)
+        #expect(started.data.meetingId == meetingId && started.data.platform == "tencent")
+    }
 }
 }
