@@ -21,7 +21,7 @@ Admin API:
   POST   /_admin/tencent/apps/{secretId}/callbacks/verify {"url"}
          -> 200 {"verified", "status", "body", "error"}: the GET URL check (check_str), the answer checked
   POST   /_admin/tencent/apps/{secretId}/callbacks/send {"url", "event", "meetingId", "meetingCode"?,
-         "operator"?: {"userid", "user_name"}, "tamper"?: "signature"|"stale"}
+         "operator"?: {"userid", "user_name"}, "operateTime"?: ms, "tamper"?: "signature"|"stale"}
          -> 200 {"status", "body", "error", "request": {"headers", "body"}}
 
 Callbacks (event subscription): headers `timestamp` (Unix seconds), `nonce`, `signature` =
@@ -390,6 +390,9 @@ class Module:
         if not isinstance(meeting_id, str) or not meeting_id:
             return error(400, "meetingId is required")
         operator = data.get("operator", {"userid": "host1", "user_name": "host"})
+        operate_time = data.get("operateTime", now_ms())
+        if not (isinstance(operate_time, int) and not isinstance(operate_time, bool) and operate_time > 0):
+            return error(400, "operateTime must be milliseconds since the epoch")
         with self.lock:
             app, err = self._callback_app(req, data)
             if err:
@@ -397,7 +400,7 @@ class Module:
             token = app["callbackToken"]
             meeting = self.meetings.get(meeting_id, {})
         payload = {"event": event, "trace_id": random_string(16), "payload": [{
-            "operate_time": now_ms(), "operator": operator,
+            "operate_time": operate_time, "operator": operator,
             "meeting_info": {"meeting_id": meeting_id, "meeting_code": data.get("meetingCode", meeting.get("meeting_code", "")),
                              "subject": meeting.get("subject", ""), "start_time": int(meeting.get("start_time", "0") or 0),
                              "end_time": int(meeting.get("end_time", "0") or 0), "meeting_type": 0},
