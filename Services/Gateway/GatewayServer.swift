@@ -45,9 +45,11 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     WebhookRoutes(service: service).register(on: v1)
     RobotRoutes(service: service).register(on: v1)
     RuleRoutes(service: service).register(on: v1)
-    UploadRoutes(service: service, pool: identity.pool,
-                 vault: settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) },
-                 maxFileBytes: settings.uploadMaxBytes, logger: identity.logger).register(on: v1)
+    let vault = settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) }
+    UploadRoutes(service: service, pool: identity.pool, vault: vault, maxFileBytes: settings.uploadMaxBytes,
+                 logger: identity.logger).register(on: v1)
+    MeetingRoutes(service: service, pool: identity.pool, vault: vault).register(on: v1)
+    RoomRoutes(service: service).register(on: v1)
     // …except where the answer holds a secret that must not be kept in the idempotency store.
     let secrets = router.group("v1").add(middleware: TokenAuthenticator())
     APIKeyRoutes(pool: identity.pool, logger: identity.logger).register(on: secrets)

@@ -18,6 +18,10 @@ enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
     case paymentsRead = "payments:read"
     /// Confirm bank transfers, import bank statements, waive a fee.
     case paymentsWrite = "payments:write"
+    /// The organization's enterprise meetings (with agenda, materials, join links) and rooms.
+    case meetingsRead = "meetings:read"
+    /// Schedule, change and cancel enterprise meetings; set agendas, attach materials; manage rooms.
+    case meetingsWrite = "meetings:write"
 
     static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 

@@ -1,0 +1,142 @@
+import Contracts
+import Foundation
+@testable import Gateway
+import HTTPClient
+import Testing
+import TestSupport
+
+extension EndToEnd {
+/// Enterprise meetings and rooms through the gateway and `scheduling`, over the test stack's
+/// broker and database.
+@Suite("Enterprise meetings, end to end", .serialized)
+struct MeetingTests {
+    var stack: GatewayStack { get throws { try #require(GatewayStack.current, "the suite trait starts the stack") } }
+
+    struct Room: Decodable { var id: String; var name: String; var capacity: Int; var location: String? }
+    struct Material: Decodable { var id: String; var name: String; var contentType: String; var download: String }
+
+    /// A signed-up account acting as a meeting admin of the stack's organization.
+    func organizer() async throws -> (token: String, accountId: String) {
+        let stack = try stack
+        let email = "host-\(UUID().uuidString.prefix(8).lowercased())@example.org"
+        let created = try await AccountTests().signUp(email)
+        #expect(created.status == 201, "\(created.bodyString)")
+        let id = try created.decode(AccountView.self).id
+        return (try await stack.token(account: id, roles: [.user, .meetingAdmin], email: email), id)
+    }
+
+    static func iso(_ date: Date) -> String { ISO8601.format(date) }
+
+    @Test("an organizer books a room, schedules a meeting hosted by themselves, is refused the same slot with the meeting named, sets its agenda, attaches a slide deck, reschedules and cancels it; times in the viewer's zone")
+    func meetingFlow() async throws {
+        let stack = try stack
+        let (token, accountId) = try await organizer()
+        let org = "/v1/organizations/\(stack.organizationId)"
+        let roomName = "301-" + UUID().uuidString.prefix(6).lowercased()
+        let roomAnswer = try await stack.call(.post, "\(org)/rooms", token: token,
+                                              body: AccountTests.json(["name": roomName, "capacity": 12, "location": "3F"]))
+        #expect(roomAnswer.status == 201, "\(roomAnswer.bodyString)")
+        let room = try roomAnswer.decode(Room.self)
+        #expect(try await stack.call(.get, "\(org)/rooms", token: token).bodyString.contains(roomName))
+        let renamed = try await stack.call(.patch, "\(org)/rooms/\(room.id)", token: token, body: #"{"capacity": 16}"#)
+        #expect(try renamed.decode(Room.self).capacity == 16)
+
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 10 * 86_400).rounded())
+        let plan: [String: Any] = [
+            "type": "internal", "topic": "季度经营分析会", "startsAt": Self.iso(start), "endsAt": Self.iso(start.addingTimeInterval(7200)),
+            "timeZone": "Asia/Shanghai", "roomId": room.id, "platforms": ["zoom", "tencent"], "recommendedPlatform": "tencent",
+            "expectedAttendees": 10,
+        ]
+        let created = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json(plan))
+        #expect(created.status == 201, "\(created.bodyString)")
+        let meeting = try created.decode(MeetingAnswer.self)
+        #expect(meeting.status == "scheduled" && meeting.plan.host.accountId == accountId && meeting.plan.host.name == "张伟")
+        #expect(meeting.plan.host.locale == "zh-CN" && meeting.plan.location == "\(roomName), 3F")
+        #expect(meeting.local.startsAt.hasSuffix("+08:00"))
+        #expect(created.header(named: "Location") == "\(org)/meetings/\(meeting.id)")
+
+        var clash = plan
+        clash["topic"] = "评审会"
+        clash["startsAt"] = Self.iso(start.addingTimeInterval(3600))
+        clash["endsAt"] = Self.iso(start.addingTimeInterval(3 * 3600))
+        let refused = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json(clash))
+        #expect(refused.status == 409 && refused.problem?.code == "scheduling.room_conflict")
+        #expect(refused.problem?.detail.contains(meeting.id) == true && refused.problem?.detail.contains("季度经营分析会") == true)
+
+        var tooMany = clash
+        tooMany["startsAt"] = Self.iso(start.addingTimeInterval(86_400))
+        tooMany["endsAt"] = Self.iso(start.addingTimeInterval(86_400 + 3600))
+        tooMany["expectedAttendees"] = 40
+        tooMany["platforms"] = ["zoom", "zoom"]
+        let invalid = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json(tooMany))
+        #expect(invalid.status == 422 && Set(invalid.problem?.errors?.map(\.field) ?? []).isSuperset(of: ["platforms"]), "\(invalid.bodyString)")
+
+        let agenda = try await stack.call(.put, "\(org)/meetings/\(meeting.id)/agenda", token: token, body: AccountTests.json(["items": [
+            ["startsAt": Self.iso(start), "endsAt": Self.iso(start.addingTimeInterval(1800)), "topic": "回顾", "owner": "李雷"],
+            ["startsAt": Self.iso(start.addingTimeInterval(1800)), "endsAt": Self.iso(start.addingTimeInterval(7200)), "topic": "预算"],
+        ]]))
+        #expect(agenda.status == 200, "\(agenda.bodyString)")
+        #expect(try agenda.decode(MeetingAnswer.self).sequence == meeting.sequence + 1)
+        let overlapping = try await stack.call(.put, "\(org)/meetings/\(meeting.id)/agenda", token: token, body: AccountTests.json(["items": [
+            ["startsAt": Self.iso(start), "endsAt": Self.iso(start.addingTimeInterval(1800)), "topic": "A"],
+            ["startsAt": Self.iso(start.addingTimeInterval(1700)), "endsAt": Self.iso(start.addingTimeInterval(2000)), "topic": "B"],
+        ]]))
+        #expect(overlapping.status == 422 && overlapping.problem?.errors?.map(\.field) == ["items[1].startsAt"])
+
+        let deck = try SampleFiles.office("ppt")
+        let uploaded = try await UploadTests().upload(deck, fileName: "预算汇报.pptx",
+                                                      declaredType: "application/octet-stream", token: token)
+        #expect(uploaded.status == 201, "\(uploaded.bodyString)")
+        let upload = try uploaded.decode(UploadTests.Upload.self)
+        let attached = try await stack.call(.post, "\(org)/meetings/\(meeting.id)/materials", token: token,
+                                            body: AccountTests.json(["uploadId": upload.id]))
+        #expect(attached.status == 201, "\(attached.bodyString)")
+        let material = try attached.decode(Material.self)
+        #expect(material.name == "预算汇报.pptx" && material.contentType.hasSuffix("presentationml.presentation"))
+        let downloaded = try await stack.call(.get, material.download, token: token)
+        #expect(downloaded.status == 200 && downloaded.body == deck)
+        let outsider = try await stack.token(account: UUID().uuidString.lowercased(), roles: [.user, .meetingAdmin])
+        let foreign = try await stack.call(.post, "\(org)/meetings/\(meeting.id)/materials", token: outsider,
+                                           body: AccountTests.json(["uploadId": upload.id]))
+        #expect(foreign.status == 422, "another account's upload is not attachable")
+
+        let seen = try await stack.call(.get, "\(org)/meetings/\(meeting.id)?tz=Europe/Berlin", token: token)
+        let view = try seen.decode(MeetingAnswer.self)
+        #expect(view.viewer?.timeZone == "Europe/Berlin" && view.viewer?.agenda.count == 2)
+        #expect(view.materials.map(\.id) == [material.id] && view.agenda.map(\.topic) == ["回顾", "预算"])
+
+        // Rescheduled a day later: leaving the room's slot free for the meeting refused before.
+        let moved = try await stack.call(.patch, "\(org)/meetings/\(meeting.id)", token: token, body: AccountTests.json([
+            "startsAt": Self.iso(start.addingTimeInterval(86_400 * 2)), "endsAt": Self.iso(start.addingTimeInterval(86_400 * 2 + 7200)),
+            "platforms": ["dingtalk"]]))
+        #expect(moved.status == 422, "the agenda no longer fits: \(moved.bodyString)")
+        _ = try await stack.call(.put, "\(org)/meetings/\(meeting.id)/agenda", token: token, body: #"{"items": []}"#)
+        let rescheduled = try await stack.call(.patch, "\(org)/meetings/\(meeting.id)", token: token, body: AccountTests.json([
+            "startsAt": Self.iso(start.addingTimeInterval(86_400 * 2)), "endsAt": Self.iso(start.addingTimeInterval(86_400 * 2 + 7200)),
+            "platforms": ["dingtalk"]]))
+        #expect(rescheduled.status == 200, "\(rescheduled.bodyString)")
+        let after = try rescheduled.decode(MeetingAnswer.self)
+        #expect(after.plan.platforms == ["dingtalk"] && after.plan.recommendedPlatform == "dingtalk" && after.plan.roomId == room.id)
+        clash["expectedAttendees"] = 5
+        #expect(try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json(clash)).status == 201)
+
+        let list = try await stack.call(.get, "\(org)/meetings?limit=100", token: token)
+        #expect(try list.decode(MeetingRoutes.Page.self).items.contains { $0.id == meeting.id })
+        let cancelled = try await stack.call(.post, "\(org)/meetings/\(meeting.id)/cancel", token: token, body: #"{"reason": "改期"}"#)
+        #expect(try cancelled.decode(MeetingAnswer.self).status == "cancelled")
+        let again = try await stack.call(.post, "\(org)/meetings/\(meeting.id)/cancel", token: token, body: #"{"reason": "改期"}"#)
+        #expect(again.status == 409 && again.problem?.code == "scheduling.invalid_state")
+    }
+
+    @Test("a participant of the organization may not schedule; another organization's meeting is not found")
+    func access() async throws {
+        let stack = try stack
+        let member = try await stack.token(account: UUID().uuidString.lowercased(), roles: [.user])
+        let org = "/v1/organizations/\(stack.organizationId)"
+        #expect(try await stack.call(.get, "\(org)/meetings", token: member).status == 403)
+        #expect(try await stack.call(.get, "\(org)/rooms", token: member).status == 403)
+        let other = try await stack.token(account: UUID().uuidString.lowercased(), organization: "other-org", roles: [.user, .meetingAdmin])
+        #expect(try await stack.call(.get, "\(org)/meetings/\(UUID().uuidString.lowercased())", token: other).status == 404)
+    }
+}
+}
