@@ -287,6 +287,84 @@ enum Samples {
                            registrant: registrant, price: money(98_00), comment: comment, offerExpiresAt: offerExpiresAt, link: link)
     }
 
+    static let meetingHost = MeetingHost(accountId: "acc-1", name: "王芳", email: "wang@example.com", locale: "zh-CN")
+    static let meetingPlan = MeetingPlan(
+        type: "internal", topic: "季度经营分析会", description: "Q4 review", startsAt: at("2026-12-01T01:00:00Z"),
+        endsAt: at("2026-12-01T03:00:00Z"), timeZone: "Asia/Shanghai", roomId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c60",
+        location: "301, 3F", host: meetingHost, platforms: ["zoom", "tencent"], recommendedPlatform: "tencent")
+    static let agenda = [
+        AgendaItem(startsAt: at("2026-12-01T01:00:00Z"), endsAt: at("2026-12-01T01:30:00Z"), topic: "回顾", owner: "李雷"),
+        AgendaItem(startsAt: at("2026-12-01T01:30:00Z"), endsAt: at("2026-12-01T03:00:00Z"), topic: "预算"),
+    ]
+    static let material = MeetingMaterial(id: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c61", name: "预算.xlsx",
+                                          contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", size: 48_213,
+                                          blobKey: "3f/3f2a9c1e", addedBy: "acc-1", addedAt: at("2026-11-20T08:00:00Z"))
+    static let joinLinks = [
+        MeetingJoinLink(platform: "tencent", joinUrl: "https://meeting.tencent.com/dm/abc", meetingNumber: "888 123 456", password: "2026",
+                        recommended: true),
+        MeetingJoinLink(platform: "zoom", joinUrl: "https://zoom.us/j/123456789", meetingNumber: "123456789", password: nil, recommended: false),
+    ]
+    static let meeting = MeetingView(
+        id: conferenceId, organizationId: "org-1", status: "scheduled", plan: meetingPlan, expectedAttendees: 10, sequence: 2,
+        agenda: agenda, materials: [material], joinLinks: joinLinks,
+        provisioningFailures: [MeetingProvisioningFailure(platform: "dingtalk", reason: "platform.credentials_missing",
+                                                          message: "no DingTalk app configured", sequence: 1)],
+        createdBy: "acc-1", createdAt: at("2026-11-01T08:00:00Z"), startedAt: nil, endedAt: nil, cancelledAt: nil, cancelReason: nil)
+    static let room = MeetingRoom(id: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c60", organizationId: "org-1", name: "301", capacity: 12,
+                                  location: "3F", createdAt: at("2026-10-01T08:00:00Z"))
+
+    static func meetingSamples(requests: String, events: String) -> [Sample] {
+        var ended = meeting
+        ended.status = "ended"
+        ended.startedAt = at("2026-12-01T00:59:00Z")
+        ended.endedAt = at("2026-12-01T03:00:00Z")
+        ended.joinLinks = []
+        ended.provisioningFailures = []
+        ended.expectedAttendees = nil
+        var reminder = ReminderDue(timerId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c62", meetingId: conferenceId, meetingKind: "internal",
+                                   kind: "reminder_1h", dueAt: at("2026-12-01T00:00:00Z"), sequence: 2, title: meetingPlan.topic,
+                                   startsAt: meetingPlan.startsAt, endsAt: meetingPlan.endsAt, timeZone: meetingPlan.timeZone,
+                                   startLocal: "2026-12-01 09:00", venue: meetingPlan.location, onlinePlatform: "tencent")
+        reminder.host = meetingHost
+        reminder.joinLinks = joinLinks
+        reminder.agenda = agenda
+        reminder.materials = [material.name]
+        return [
+            Sample("create_meeting", requests, CreateMeeting.messageType, CreateMeeting(plan: meetingPlan, expectedAttendees: 10, createdBy: "acc-1")),
+            Sample("create_meeting, online only", requests, CreateMeeting.messageType, CreateMeeting(plan: MeetingPlan(
+                type: "large_event", topic: "年度发布会", startsAt: at("2026-12-01T01:00:00Z"), endsAt: at("2026-12-01T03:00:00Z"),
+                timeZone: "UTC", host: meetingHost, platforms: ["dingtalk"], recommendedPlatform: "dingtalk"), createdBy: "acc-1")),
+            Sample("create_meeting answer", requests, CreateMeeting.messageType, answer: true, meeting),
+            Sample("update_meeting", requests, UpdateMeeting.messageType, UpdateMeeting(id: conferenceId, plan: meetingPlan, expectedAttendees: 8)),
+            Sample("update_meeting answer", requests, UpdateMeeting.messageType, answer: true, meeting),
+            Sample("cancel_meeting", requests, CancelMeeting.messageType, CancelMeeting(id: conferenceId, reason: "改期")),
+            Sample("get_meeting", requests, GetMeeting.messageType, GetMeeting(id: conferenceId)),
+            Sample("get_meeting answer, ended", requests, GetMeeting.messageType, answer: true, ended),
+            Sample("list_meetings", requests, ListMeetings.messageType, ListMeetings(limit: 20, after: "1795000000000000_\(conferenceId)")),
+            Sample("list_meetings answer", requests, ListMeetings.messageType, answer: true,
+                   MeetingPage(items: [meeting, ended], next: "1795000000000000_\(conferenceId)")),
+            Sample("set_agenda", requests, SetAgenda.messageType, SetAgenda(meetingId: conferenceId, items: agenda)),
+            Sample("set_agenda answer", requests, SetAgenda.messageType, answer: true, meeting),
+            Sample("add_material", requests, AddMaterial.messageType, AddMaterial(
+                meetingId: conferenceId, name: material.name, contentType: material.contentType, size: material.size,
+                blobKey: material.blobKey, addedBy: "acc-1")),
+            Sample("add_material answer", requests, AddMaterial.messageType, answer: true, material),
+            Sample("create_room", requests, CreateRoom.messageType, CreateRoom(name: "301", capacity: 12, location: "3F")),
+            Sample("create_room answer", requests, CreateRoom.messageType, answer: true, room),
+            Sample("update_room", requests, UpdateRoom.messageType, UpdateRoom(id: room.id, capacity: 16)),
+            Sample("update_room answer", requests, UpdateRoom.messageType, answer: true, room),
+            Sample("list_rooms", requests, ListRooms.messageType, ListRooms()),
+            Sample("list_rooms answer", requests, ListRooms.messageType, answer: true, MeetingRoomList(items: [room])),
+            Sample("meeting_cancelled, enterprise meeting", events, MeetingCancelled.messageType,
+                   MeetingCancelled(meetingId: conferenceId, kind: "client", sequence: 3, reason: "改期")),
+            Sample("meeting_started", events, MeetingStarted.messageType, MeetingStarted(
+                meetingId: conferenceId, kind: "internal", sequence: 2, at: at("2026-12-01T00:59:00Z"), trigger: "zoom")),
+            Sample("meeting_ended", events, MeetingEnded.messageType, MeetingEnded(
+                meetingId: conferenceId, kind: "internal", sequence: 2, at: at("2026-12-01T03:00:00Z"), trigger: "timer")),
+            Sample("reminder_due, enterprise meeting", events, ReminderDue.messageType, reminder),
+        ]
+    }
+
     static var all: [Sample] {
         let requests = "scheduling.requests.json", events = "scheduling.events.json"
         var samples = [
@@ -334,6 +412,7 @@ enum Samples {
                                startsAt: minimalDetails.startsAt, endsAt: minimalDetails.endsAt, timeZone: "UTC",
                                startLocal: "2026-10-10 12:00", venue: nil, onlinePlatform: "zoom")),
         ]
+        samples += meetingSamples(requests: requests, events: events)
         let registration = "registration.requests.json"
         samples += [
             Sample("configure", registration, ConfigureRegistration.messageType,
