@@ -139,10 +139,14 @@ public struct UpdateMeeting: MessagePayload, Equatable {
     public var id: String
     public var plan: MeetingPlan
     public var expectedAttendees: Int?
-    public init(id: String, plan: MeetingPlan, expectedAttendees: Int? = nil) {
+    /// When set, the change applies only to the meeting at this sequence (a read-modify-write by
+    /// the gateway's PATCH): another change in between is refused with `scheduling.invalid_state`.
+    public var expectedSequence: Int?
+    public init(id: String, plan: MeetingPlan, expectedAttendees: Int? = nil, expectedSequence: Int? = nil) {
         self.id = id
         self.plan = plan
         self.expectedAttendees = expectedAttendees
+        self.expectedSequence = expectedSequence
     }
 }
 

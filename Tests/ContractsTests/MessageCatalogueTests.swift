@@ -335,7 +335,7 @@ enum Samples {
                 type: "large_event", topic: "年度发布会", startsAt: at("2026-12-01T01:00:00Z"), endsAt: at("2026-12-01T03:00:00Z"),
                 timeZone: "UTC", host: meetingHost, platforms: ["dingtalk"], recommendedPlatform: "dingtalk"), createdBy: "acc-1")),
             Sample("create_meeting answer", requests, CreateMeeting.messageType, answer: true, meeting),
-            Sample("update_meeting", requests, UpdateMeeting.messageType, UpdateMeeting(id: conferenceId, plan: meetingPlan, expectedAttendees: 8)),
+            Sample("update_meeting", requests, UpdateMeeting.messageType, UpdateMeeting(id: conferenceId, plan: meetingPlan, expectedAttendees: 8, expectedSequence: 2)),
             Sample("update_meeting answer", requests, UpdateMeeting.messageType, answer: true, meeting),
             Sample("cancel_meeting", requests, CancelMeeting.messageType, CancelMeeting(id: conferenceId, reason: "改期")),
             Sample("get_meeting", requests, GetMeeting.messageType, GetMeeting(id: conferenceId)),

@@ -126,6 +126,23 @@ struct MeetingStoreTests {
         await #expect(throws: ConveneError.self) { _ = try await f.update(meeting.id, MeetingFixture.plan(startsAt: moved)) }
     }
 
+    @Test("a change made against an older sequence (a read-modify-write overtaken by another change) is refused, nothing changed")
+    func staleChange() async throws {
+        let f = try await MeetingFixture()
+        defer { Task { await f.pool.close() } }
+        let start = Date().addingTimeInterval(3 * 86_400).rounded()
+        let meeting = try await f.create(MeetingFixture.plan(startsAt: start))
+        let handler = UpdateMeetingHandler(store: f.meetings, timers: f.planning)
+        let first = try await f.base.handle(handler, UpdateMeeting(id: meeting.id, plan: MeetingFixture.plan(startsAt: start, topic: "A"),
+                                                                   expectedSequence: meeting.sequence))
+        #expect(first.plan.topic == "A")
+        await #expect {
+            _ = try await f.base.handle(handler, UpdateMeeting(id: meeting.id, plan: MeetingFixture.plan(startsAt: start, topic: "B"),
+                                                               expectedSequence: meeting.sequence))
+        } throws: { ($0 as? ConveneError)?.code == "scheduling.invalid_state" }
+        #expect(try await f.get(meeting.id).plan.topic == "A")
+    }
+
     @Test("a room taken at an overlapping time is refused, naming the meeting holding it; back to back is fine; a cancelled meeting frees it")
     func roomConflict() async throws {
         let f = try await MeetingFixture()

@@ -129,8 +129,10 @@ struct MeetingRoutes {
             if let hostAccountId = body.hostAccountId {
                 plan.host = try await host(hostAccountId, caller: principal, organizationId: organizationId)
             }
+            // Read, merged, written back only if nobody changed it in between (409 otherwise).
             let view = try await service.call(UpdateMeeting(id: current.id, plan: plan,
-                                                            expectedAttendees: body.expectedAttendees ?? current.expectedAttendees),
+                                                            expectedAttendees: body.expectedAttendees ?? current.expectedAttendees,
+                                                            expectedSequence: current.sequence),
                                               as: MeetingView.self, organizationId: organizationId, context: context)
             return try JSONResponse.make(MeetingAnswer(view, viewerZone: nil))
         }

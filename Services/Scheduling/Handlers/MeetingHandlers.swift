@@ -89,6 +89,10 @@ struct UpdateMeetingHandler: MessageHandler {
             throw MeetingRequest.notFound
         }
         _ = try MeetingLifecycle.apply(.change, to: MeetingRequest.status(current))
+        if let expected = message.data.expectedSequence, expected != current.sequence {
+            throw ConveneError(code: "scheduling.invalid_state",
+                               message: "the meeting changed meanwhile (now at sequence \(current.sequence)); read it again")
+        }
         let plan = try await MeetingRequest.check(message.data.plan, expectedAttendees: message.data.expectedAttendees,
                                                   organizationId: organizationId, store: store, now: Date(), in: context.transaction)
         if !current.agenda.isEmpty {
