@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 @testable import Gateway
 import HTTPClient
+import Messaging
 import Testing
 import TestSupport
 
@@ -126,6 +127,69 @@ struct MeetingTests {
         #expect(try cancelled.decode(MeetingAnswer.self).status == "cancelled")
         let again = try await stack.call(.post, "\(org)/meetings/\(meeting.id)/cancel", token: token, body: #"{"reason": "改期"}"#)
         #expect(again.status == 409 && again.problem?.code == "scheduling.invalid_state")
+    }
+
+    /// Publishes an event as platform-bridge would.
+    func publish<P: MessagePayload>(_ payload: P) async throws {
+        let stack = try stack
+        let publisher = Publisher(.init(amqp: try TestStack.amqp(name: "meeting-e2e-pub")), logger: TestStack.logger)
+        let envelope = Envelope(payload, source: "platform-bridge", organizationId: stack.organizationId)
+        try await publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.events))
+        await publisher.shutdown(grace: .seconds(2))
+    }
+
+    @Test("platform-bridge's events over the broker: join links (recommended first), a platform's failure, then started and ended once each")
+    func platformEvents() async throws {
+        let stack = try stack
+        let (token, _) = try await organizer()
+        let org = "/v1/organizations/\(stack.organizationId)"
+        let events = try await EventProbe.start(bindings: ["scheduling.meeting_scheduled", "scheduling.meeting_started",
+                                                           "scheduling.meeting_ended"])
+        defer { Task { await events.stop() } }
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 20 * 86_400).rounded())
+        let created = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json([
+            "type": "client", "topic": "客户拜访 " + UUID().uuidString.prefix(6), "startsAt": Self.iso(start),
+            "endsAt": Self.iso(start.addingTimeInterval(3600)), "timeZone": "Asia/Shanghai", "location": "客户现场",
+            "platforms": ["zoom", "tencent", "dingtalk"], "recommendedPlatform": "tencent"]))
+        #expect(created.status == 201, "\(created.bodyString)")
+        let meeting = try created.decode(MeetingAnswer.self)
+        let scheduled = try ConveneJSON.decode(Envelope<MeetingScheduled>.self,
+                                               from: try await events.next(type: "scheduling.meeting_scheduled",
+                                                                           organizationId: stack.organizationId, about: meeting.id))
+        #expect(scheduled.data.kind == "client" && scheduled.data.meeting == meeting.plan)
+
+        try await publish(MeetingProvisioned(meetingId: meeting.id, sequence: meeting.sequence, platform: "zoom", platformMeetingId: "85012345678",
+                                             meetingNumber: "850 1234 5678", joinUrl: "https://zoom.example/j/85012345678", password: "123456"))
+        try await publish(MeetingProvisioned(meetingId: meeting.id, sequence: meeting.sequence, platform: "tencent", platformMeetingId: "t-1",
+                                             meetingNumber: "888 123 456", joinUrl: "https://meeting.tencent.example/dm/1", password: nil))
+        try await publish(ProvisioningFailed(meetingId: meeting.id, sequence: meeting.sequence, platform: "dingtalk",
+                                             reason: "platform.credentials_missing", message: "DingTalk is not configured"))
+        var view: MeetingAnswer?
+        let linked = await eventually(timeout: .seconds(30)) {
+            view = try? await stack.call(.get, "\(org)/meetings/\(meeting.id)", token: token).decode(MeetingAnswer.self)
+            return view?.joinLinks.count == 2 && view?.provisioningFailures.count == 1
+        }
+        #expect(linked, "\(String(describing: view))")
+        #expect(view?.joinLinks.map(\.platform) == ["tencent", "zoom"] && view?.joinLinks.first?.recommended == true)
+        #expect(view?.provisioningFailures.first?.reason == "platform.credentials_missing")
+
+        try await publish(PlatformMeetingStarted(meetingId: meeting.id, platform: "zoom", at: start.addingTimeInterval(-120)))
+        try await publish(PlatformMeetingStarted(meetingId: meeting.id, platform: "tencent", at: start))
+        let started = try ConveneJSON.decode(Envelope<MeetingStarted>.self,
+                                             from: try await events.next(type: "scheduling.meeting_started",
+                                                                         organizationId: stack.organizationId, about: meeting.id))
+        #expect(started.data.trigger == "zoom" && started.data.at == start.addingTimeInterval(-120))
+        try await publish(PlatformMeetingEnded(meetingId: meeting.id, platform: "tencent", at: start.addingTimeInterval(3000)))
+        let ended = try ConveneJSON.decode(Envelope<MeetingEnded>.self,
+                                           from: try await events.next(type: "scheduling.meeting_ended",
+                                                                       organizationId: stack.organizationId, about: meeting.id))
+        #expect(ended.data.trigger == "tencent")
+        let final = try await stack.call(.get, "\(org)/meetings/\(meeting.id)", token: token).decode(MeetingAnswer.self)
+        #expect(final.status == "ended" && final.startedAt == start.addingTimeInterval(-120))
+        let startedCopies = events.probe.deliveries.filter {
+            String(decoding: $0.body, as: UTF8.self).contains(meeting.id) && $0.properties.type == "scheduling.meeting_started"
+        }
+        #expect(startedCopies.count == 1, "the second platform's start announced nothing")
     }
 
     @Test("a participant of the organization may not schedule; another organization's meeting is not found")
