@@ -192,6 +192,83 @@ struct MeetingTests {
         #expect(startedCopies.count == 1, "the second platform's start announced nothing")
     }
 
+    @Test("20 concurrent requests for one room and slot through the gateway: one 201, nineteen 409 naming that meeting")
+    func concurrentBooking() async throws {
+        let stack = try stack
+        let (token, _) = try await organizer()
+        let org = "/v1/organizations/\(stack.organizationId)"
+        let room = try await stack.call(.post, "\(org)/rooms", token: token, body: AccountTests.json([
+            "name": "大会议室-" + UUID().uuidString.prefix(6), "capacity": 50])).decode(Room.self)
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 30 * 86_400).rounded())
+        let answers = await withTaskGroup(of: HTTPResponse?.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    try? await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json([
+                        "type": "internal", "topic": "并发 \(index)", "startsAt": Self.iso(start.addingTimeInterval(Double(index) * 60)),
+                        "endsAt": Self.iso(start.addingTimeInterval(3600)), "timeZone": "Asia/Shanghai", "roomId": room.id]))
+                }
+            }
+            var answers: [HTTPResponse?] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        let created = answers.compactMap { $0 }.filter { $0.status == 201 }
+        let refused = answers.compactMap { $0 }.filter { $0.status == 409 }
+        #expect(created.count == 1 && refused.count == 19, "\(answers.map { $0?.status ?? 0 })")
+        let winner = try #require(created.first).decode(MeetingAnswer.self)
+        #expect(refused.allSatisfy { $0.problem?.code == "scheduling.room_conflict" && $0.problem?.detail.contains(winner.id) == true })
+    }
+
+    @Test("timers of the running service: the host's rehearsal reminder is mailed once in the host's language; the start and end timers announce started and ended")
+    func timers() async throws {
+        let stack = try stack
+        let (token, _) = try await organizer()
+        let org = "/v1/organizations/\(stack.organizationId)"
+        let events = try await EventProbe.start(bindings: ["scheduling.reminder_due", "scheduling.meeting_started", "scheduling.meeting_ended"])
+        defer { Task { await events.stop() } }
+        let me = try await stack.call(.get, "/v1/me", token: token).decode(AccountView.self)
+        // Rehearsal and 1 h reminder fall due in 8 seconds.
+        let topic = "彩排 " + UUID().uuidString.prefix(8).lowercased()
+        let soon = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600 + 8).rounded())
+        let rehearsed = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json([
+            "type": "large_event", "topic": topic, "startsAt": Self.iso(soon), "endsAt": Self.iso(soon.addingTimeInterval(3600)),
+            "timeZone": "Asia/Shanghai", "location": "报告厅"])).decode(MeetingAnswer.self)
+        let reminder = try ConveneJSON.decode(Envelope<ReminderDue>.self, from: try await events.next(
+            type: "scheduling.reminder_due", organizationId: stack.organizationId, about: rehearsed.id))
+        #expect(reminder.data.meetingKind == "large_event" && reminder.data.kind == "reminder_1h" && reminder.data.host?.email == me.email)
+        func rehearsalMails() -> [String] {
+            guard let maildir = try? TestStack.environment("CONVENE_MAILDIR") else { return [] }
+            var subjects: [String] = []
+            for folder in ["new", "cur"] {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: maildir + "/" + folder)) ?? [] {
+                    guard let data = FileManager.default.contents(atPath: maildir + "/" + folder + "/" + name) else { continue }
+                    let mail = String(decoding: data, as: UTF8.self)
+                    guard mail.contains(me.email), let subject = ConferenceReminderTests.subject(of: mail), subject.contains(topic) else { continue }
+                    subjects.append(subject)
+                }
+            }
+            return subjects
+        }
+        #expect(await eventually(timeout: .seconds(60)) { !rehearsalMails().isEmpty }, "\(stack.logTails())")
+        try await Task.sleep(for: .seconds(3))
+        let local = ConferenceReminderTests.local(soon)
+        #expect(rehearsalMails() == ["彩排提醒：您主持的「\(topic)」将于 \(local) 开始"], "once, in Chinese, to the host only")
+
+        // A meeting starting in 4 seconds and ending 4 seconds later: its own timers move it on.
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 4).rounded(.up))
+        let short = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json([
+            "type": "internal", "topic": "站会", "startsAt": Self.iso(start), "endsAt": Self.iso(start.addingTimeInterval(4)),
+            "timeZone": "Asia/Shanghai", "platforms": ["zoom"]])).decode(MeetingAnswer.self)
+        let started = try ConveneJSON.decode(Envelope<MeetingStarted>.self, from: try await events.next(
+            type: "scheduling.meeting_started", organizationId: stack.organizationId, about: short.id))
+        #expect(started.data.trigger == "timer" && started.data.at == start)
+        let ended = try ConveneJSON.decode(Envelope<MeetingEnded>.self, from: try await events.next(
+            type: "scheduling.meeting_ended", organizationId: stack.organizationId, about: short.id))
+        #expect(ended.data.trigger == "timer" && ended.data.at == start.addingTimeInterval(4))
+        let final = try await stack.call(.get, "\(org)/meetings/\(short.id)", token: token).decode(MeetingAnswer.self)
+        #expect(final.status == "ended")
+    }
+
     @Test("a participant of the organization may not schedule; another organization's meeting is not found")
     func access() async throws {
         let stack = try stack
