@@ -166,10 +166,18 @@ struct MeetingStoreTests {
         }
         _ = try await f.cancel(first.id)
         _ = try await f.update(other.id, MeetingFixture.plan(startsAt: start.addingTimeInterval(-1800), roomId: room.id))
-        // A meeting larger than the room is refused.
+        // A meeting larger than the room is refused; a room does not shrink below a meeting still to be held in it.
         await #expect {
             _ = try await f.create(MeetingFixture.plan(startsAt: start.addingTimeInterval(10 * 86_400), roomId: room.id), expected: 13)
         } throws: { ($0 as? ConveneError)?.details?["expectedAttendees"] == "the room holds 12 people, 13 are expected" }
+        let full = try await f.create(MeetingFixture.plan(startsAt: start.addingTimeInterval(10 * 86_400), roomId: room.id, topic: "满员"),
+                                      expected: 12)
+        let shrink = UpdateRoomHandler(store: f.meetings)
+        await #expect {
+            _ = try await f.base.handle(shrink, UpdateRoom(id: room.id, capacity: 8))
+        } throws: { ($0 as? ConveneError)?.details?["capacity"] == "meeting \(full.id) “满员” in this room expects 12 people" }
+        _ = try await f.cancel(full.id)
+        #expect(try await f.base.handle(shrink, UpdateRoom(id: room.id, capacity: 8)).capacity == 8)
     }
 
     @Test("20 concurrent requests for the same room and slot: exactly one succeeds, the others are told who holds it")

@@ -18,7 +18,7 @@ enum MeetingRequest {
         var problems = MeetingRules.problems(plan, expectedAttendees: expectedAttendees)
         if problems["startsAt"] == nil && plan.startsAt <= now { problems["startsAt"] = "in the future" }
         if problems.isEmpty, let raw = plan.roomId {
-            guard let room = try await store.room(try id(raw), organizationId: organizationId, in: tx) else {
+            guard let room = try await store.room(try id(raw), organizationId: organizationId, lock: "share", in: tx) else {
                 throw ConveneError(code: "scheduling.invalid_meeting", message: "roomId: no such room of the organization",
                                    details: ["roomId": "no such room of the organization"])
             }
@@ -248,7 +248,17 @@ struct UpdateRoomHandler: MessageHandler {
         let organizationId = try message.requireOrganization()
         let problems = RoomRules.problems(name: message.data.name, capacity: message.data.capacity, location: message.data.location)
         guard problems.isEmpty else { throw MeetingRequest.invalid(problems, code: "scheduling.invalid_room") }
-        guard let room = try await store.updateRoom(try MeetingRequest.id(message.data.id), organizationId: organizationId,
+        let id = try MeetingRequest.id(message.data.id)
+        guard try await store.room(id, organizationId: organizationId, lock: "update", in: context.transaction) != nil else {
+            throw MeetingRequest.roomNotFound
+        }
+        // Not smaller than a meeting still to be held in it expects (meetings planned meanwhile wait for this lock).
+        if let capacity = message.data.capacity,
+           let larger = try await store.largerThan(capacity, inRoom: id, in: context.transaction) {
+            throw MeetingRequest.invalid(["capacity": "meeting \(larger.id) “\(larger.topic)” in this room expects \(larger.expected) people"],
+                                         code: "scheduling.invalid_room")
+        }
+        guard let room = try await store.updateRoom(id, organizationId: organizationId,
                                                     name: message.data.name?.trimmingCharacters(in: .whitespacesAndNewlines),
                                                     capacity: message.data.capacity, location: message.data.location,
                                                     in: context.transaction)

@@ -260,10 +260,21 @@ struct MeetingStore: Sendable {
         }
     }
 
-    func room(_ id: UUID, organizationId: String, in tx: Transaction) async throws -> MeetingRoom? {
+    /// The organization's room; `lock` `share` while a meeting is planned in it (its capacity
+    /// cannot shrink meanwhile), `update` while the room itself changes.
+    func room(_ id: UUID, organizationId: String, lock: String? = nil, in tx: Transaction) async throws -> MeetingRoom? {
         try await tx.query("""
             SELECT id, organization_id, name, capacity, location, created_at FROM rooms WHERE id = $1 AND organization_id = $2
-            """, [id, organizationId]).first.map(Self.room)
+            """ + (lock == "share" ? " FOR SHARE" : lock == "update" ? " FOR UPDATE" : ""), [id, organizationId]).first.map(Self.room)
+    }
+
+    /// A meeting still to be held (or being held) in the room that expects more than `capacity` people.
+    func largerThan(_ capacity: Int, inRoom room: UUID, in tx: Transaction) async throws -> (id: String, topic: String, expected: Int)? {
+        try await tx.query("""
+            SELECT id, title, expected_attendees FROM meetings
+            WHERE room_id = $1 AND status IN ('scheduled', 'live') AND expected_attendees > $2
+            ORDER BY expected_attendees DESC, starts_at LIMIT 1
+            """, [room, capacity]).first.map { (try $0.string("id"), try $0.string("title"), try $0.int("expected_attendees")) }
     }
 
     func rooms(organizationId: String, in tx: Transaction) async throws -> [MeetingRoom] {
