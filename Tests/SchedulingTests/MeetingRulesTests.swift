@@ -22,6 +22,11 @@ struct MeetingRulesTests {
         let single = MeetingRules.normalized(Self.plan(topic: "  Client visit ", platforms: ["dingtalk"], recommended: nil))
         #expect(single.recommendedPlatform == "dingtalk" && single.topic == "Client visit")
         #expect(MeetingRules.problems(single).isEmpty)
+        #expect(MeetingRules.normalized(Self.plan(location: " ")).location == MeetingRules.multiPlatform,
+                "online without a room or address: multi-platform")
+        #expect(MeetingRules.normalized(Self.plan(roomId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c60", location: nil)).location == nil,
+                "a room names the place")
+        #expect(MeetingRules.normalized(Self.plan(location: nil, platforms: [], recommended: nil)).location == nil)
     }
 
     @Test("every problem is reported by its field")

@@ -50,11 +50,18 @@ enum MeetingRules {
         return problems
     }
 
-    /// The plan as kept: topic trimmed, a single platform recommended.
+    /// Where an online meeting without a room or address is held (the guide's default location).
+    static let multiPlatform = "多平台接入 / Multi-platform"
+
+    /// The plan as kept: topic trimmed, a single platform recommended, an online meeting without a
+    /// room or address located "multi-platform".
     static func normalized(_ plan: MeetingPlan) -> MeetingPlan {
         var plan = plan
         plan.topic = plan.topic.trimmingCharacters(in: .whitespacesAndNewlines)
         if plan.recommendedPlatform == nil, plan.platforms.count == 1 { plan.recommendedPlatform = plan.platforms[0] }
+        let location = plan.location?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        plan.location = location.isEmpty ? nil : location
+        if plan.roomId == nil, plan.location == nil, !plan.platforms.isEmpty { plan.location = multiPlatform }
         return plan
     }
 
