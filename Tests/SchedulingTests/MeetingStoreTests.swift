@@ -304,6 +304,7 @@ struct MeetingStoreTests {
         #expect(rehearsals.count == 1)
         let rehearsal = try #require(rehearsals.first)
         #expect(rehearsal.data.templateKey == "meeting.rehearsal" && rehearsal.data.recipients.map(\.email) == ["wang@example.com"])
+        #expect(rehearsal.data.category == "meeting.rehearsal" && !rehearsal.data.transactional, "a host may opt out of it alone")
         #expect(rehearsal.data.recipients.first?.locale == "zh-CN" && rehearsal.data.idempotencyKey == "meeting.rehearsal:\(rehearsal.id.uuidString.lowercased())")
         #expect(rehearsal.data.data["startLocal"] == .string(MeetingTimers.wallClock(start, zone: "Asia/Shanghai")))
         let exchange = try await f.pool.withConnection {

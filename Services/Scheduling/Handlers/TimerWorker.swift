@@ -145,7 +145,7 @@ struct TimerWorker: Service {
         return Envelope(
             id: timer.id, type: SendNotification.messageType, version: SendNotification.version, source: service,
             correlationId: id, organizationId: timer.organizationId,
-            data: SendNotification(idempotencyKey: "meeting.rehearsal:\(id)", category: "meeting.reminder", transactional: false,
+            data: SendNotification(idempotencyKey: "meeting.rehearsal:\(id)", category: "meeting.rehearsal", transactional: false,
                                    templateKey: "meeting.rehearsal", data: data,
                                    recipients: [.init(accountId: host.accountId, email: host.email, name: host.name, locale: host.locale)],
                                    channels: ["email", "inbox"], locale: host.locale))
