@@ -23,7 +23,7 @@ await ServiceMain.run(
             OnConferenceScheduled(store: store, meetings: meetings), OnConferenceUpdated(store: store, meetings: meetings),
             OnConferenceCancelled(store: store, flow: flow, meetings: meetings),
             OnReminderDue(store: store, meetings: meetings), OnMeetingProvisioned(meetings: meetings),
-            AddAttendeeHandler(store: meetingStore, meetings: meetings), UpdateAttendeeHandler(store: meetingStore),
+            AddAttendeeHandler(store: meetingStore, meetings: meetings), UpdateAttendeeHandler(store: meetingStore, notices: notices),
             RemoveAttendeeHandler(store: meetingStore, notices: notices), ListAttendeesHandler(store: meetingStore),
             ImportAttendeesHandler(store: meetingStore, meetings: meetings), AttendeeTemplateHandler(),
             ListMyMeetingsHandler(store: meetingStore), GetInvitationHandler(store: meetingStore),

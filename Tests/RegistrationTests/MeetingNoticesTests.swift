@@ -82,7 +82,16 @@ struct MeetingNoticesTests {
         #expect(try #require(update.attachments?.first?.calendar).sequence == 3)
         let linked = notices.notice(.update(links: true), meeting: Self.meeting(sequence: 3), attendee: person, links: Self.links)
         let otherLink = notices.notice(.update(links: true), meeting: Self.meeting(sequence: 3), attendee: person, links: [Self.links[1]])
-        #expect(Set([update.idempotencyKey, linked.idempotencyKey, otherLink.idempotencyKey]).count == 3)
+        var observer = person
+        observer.role = "observer"
+        let role = notices.notice(.roleChanged, meeting: Self.meeting(sequence: 3), attendee: observer, links: Self.links)
+        observer.role = "required"
+        observer.updatedAt = observer.updatedAt.addingTimeInterval(1)
+        let back = notices.notice(.roleChanged, meeting: Self.meeting(sequence: 3), attendee: observer, links: Self.links)
+        #expect(role.templateKey == "meeting.invitation_updated"
+                && role.attachments?.first?.calendar?.attendees.first?.role == "observer")
+        #expect(Set([update.idempotencyKey, linked.idempotencyKey, otherLink.idempotencyKey, role.idempotencyKey, back.idempotencyKey]).count == 5,
+                "a role changed back and forth is told each time")
         let cancel = notices.notice(.cancellation(removed: false), meeting: Self.meeting(sequence: 4, cancelled: true), attendee: person,
                                     links: Self.links)
         let calendar = try #require(cancel.attachments?.first?.calendar)

@@ -48,6 +48,8 @@ struct MeetingNotices: Sendable {
         case invitation
         /// After a change of the meeting (a new sequence) or its join links (`links`).
         case update(links: Bool)
+        /// The attendee's role changed (their calendar entry's ROLE with it).
+        case roleChanged
         /// The meeting was cancelled, or the attendee removed from it.
         case cancellation(removed: Bool)
     }
@@ -160,6 +162,10 @@ struct MeetingNotices: Sendable {
             template = Self.updateTemplate
             key = "meeting.invitation_updated:\(base)"
                 + (linksChanged ? ":links:" + Self.fingerprint(Self.primaryJoinURL(meeting, links) ?? "") : "")
+        case .roleChanged:
+            template = Self.updateTemplate
+            let micros = Int64((attendee.updatedAt.timeIntervalSince1970 * 1_000_000).rounded())
+            key = "meeting.invitation_updated:\(base):role:\(attendee.role):\(micros)"
         case .cancellation(let removed):
             template = Self.cancellationTemplate
             key = "meeting.invitation_cancelled:\(base)" + (removed ? ":removed" : "")

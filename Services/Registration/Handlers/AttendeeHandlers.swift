@@ -51,9 +51,11 @@ struct AddAttendeeHandler: MessageHandler {
     }
 }
 
-/// `registration.update_attendee`
+/// `registration.update_attendee`: an invited attendee of a meeting still to come whose role
+/// changes is sent the updated invitation (the calendar entry's ROLE changes with it).
 struct UpdateAttendeeHandler: MessageHandler {
     let store: MeetingStore
+    let notices: MeetingNotices
     var messageType: String { UpdateAttendee.messageType }
 
     func handle(_ message: Envelope<UpdateAttendee>, context: HandlerContext) async throws -> AttendeeView {
@@ -65,6 +67,7 @@ struct UpdateAttendeeHandler: MessageHandler {
               var record = try await store.attendee(id, meetingId: meeting.id, forUpdate: true, in: context.transaction) else {
             throw ConveneError(code: "registration.not_found", message: "no such attendee")
         }
+        let previousRole = record.role
         var input = AttendeeInput(name: change.name ?? record.name, email: record.email, phone: change.phone ?? record.phone,
                                   department: change.department ?? record.department, role: change.role ?? record.role,
                                   dingtalkUserId: change.dingtalkUserId ?? record.dingtalkUserId, locale: change.locale ?? record.locale)
@@ -78,7 +81,13 @@ struct UpdateAttendeeHandler: MessageHandler {
         record.role = input.role ?? record.role
         record.dingtalkUserId = input.dingtalkUserId
         record.locale = input.locale
-        return try await store.saveAttendee(record, in: context.transaction).view
+        let saved = try await store.saveAttendee(record, in: context.transaction)
+        if saved.role != previousRole, saved.invitedSequence != nil, MeetingEvents.active(meeting) {
+            let links = try await store.joinLinks(meeting.id, in: context.transaction)
+            try await context.send(notices.notice(.roleChanged, meeting: meeting, attendee: saved, links: links),
+                                   organizationId: organizationId)
+        }
+        return saved.view
     }
 }
 
