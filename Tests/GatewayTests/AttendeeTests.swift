@@ -261,6 +261,41 @@ struct AttendeeTests {
         #expect(pdf.status == 415, "the type is told by the bytes, not the name")
     }
 
+    @Test("an XLSX written by openpyxl (a standard spreadsheet library) imports: shared strings, numeric phones, Chinese headers and roles, a second sheet ignored")
+    func openpyxlWorkbook() async throws {
+        let meeting = try await meeting("openpyxl")
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let path = NSTemporaryDirectory() + "attendees-\(tag).xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let script = """
+            import sys, openpyxl
+            wb = openpyxl.Workbook()
+            ws = wb.active
+            ws.title = "参会人员"
+            ws.append(["姓名", "邮箱", "手机号", "部门", "参会角色", "钉钉用户ID"])
+            ws.append(["孙七", "Sun.Qi-\(tag)@Example.COM", 13800000007, "市场部", "必须参加", "dt-777"])
+            ws.append(["Lee, Ann", "ann-\(tag)@example.com", None, "R&D <一部>", "可选", None])
+            ws.append([None, None, None, None, None, None])
+            ws.append(["周八", "zhou-\(tag)@example.com", "+86 139 0000 0008", None, "列席", 42])
+            other = wb.create_sheet("说明")
+            other.append(["not", "an", "attendee"])
+            wb.save(sys.argv[1])
+            """
+        let status = await Command.run(["/usr/bin/python3", "-c", script, path])
+        #expect(status == 0, "openpyxl wrote the workbook")
+        let bytes = Array(try #require(FileManager.default.contents(atPath: path)))
+        let imported = try await upload(meeting.base + "/import", token: meeting.organizer, file: bytes, fileName: "参会人员.xlsx")
+        #expect(imported.status == 200, "\(imported.bodyString)")
+        let report = try imported.decode(AttendeeImportReport.self)
+        #expect(report.added == 3 && report.rejected == 0 && report.rows.map(\.row) == [2, 3, 5], "the empty row 4 is skipped")
+        let list = try await attendees(meeting)
+        #expect(list.map(\.email) == ["sun.qi-\(tag)@example.com", "ann-\(tag)@example.com", "zhou-\(tag)@example.com"])
+        #expect(list.map(\.role) == ["required", "optional", "observer"])
+        #expect(list.map(\.phone) == ["13800000007", nil, "+86 139 0000 0008"], "a numeric phone keeps its digits")
+        #expect(list.map(\.name) == ["孙七", "Lee, Ann", "周八"] && list[1].department == "R&D <一部>")
+        #expect(list.map(\.dingtalkUserId) == ["dt-777", nil, "42"])
+    }
+
     @Test("a reminder_due delivered twice reaches each attendee who has not declined once; required attendees who have not answered are asked to")
     func reminderOnce() async throws {
         let stack = try stack
