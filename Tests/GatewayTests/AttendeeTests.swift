@@ -296,6 +296,31 @@ struct AttendeeTests {
         #expect(list.map(\.dingtalkUserId) == ["dt-777", nil, "42"])
     }
 
+    @Test("2,000 rows import in one go, each attendee invited once, and list in pages of 500 in file order")
+    func largeImport() async throws {
+        let stack = try stack
+        let meeting = try await meeting("大名单")
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        var csv = "name,email,role\r\n"
+        for index in 0..<2000 { csv += "参会者 \(index),bulk-\(index)-\(tag)@example.org,\(index % 3 == 0 ? "必选" : "可选")\r\n" }
+        let imported = try await upload(meeting.base + "/import", token: meeting.organizer, file: Array(csv.utf8), fileName: "bulk.csv")
+        #expect(imported.status == 200, "\(imported.bodyString)")
+        #expect(try imported.decode(AttendeeImportReport.self).added == 2000)
+        var seen: [AttendeeView] = []
+        var next: String? = nil
+        repeat {
+            let query = next.map { "&after=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? ""
+            let page = try await stack.call(.get, meeting.base + "?limit=500" + query, token: meeting.organizer)
+            #expect(page.status == 200, "\(page.bodyString)")
+            let decoded = try page.decode(AttendeePage.self)
+            seen += decoded.items
+            next = decoded.next
+        } while next != nil && seen.count <= 2000
+        #expect(seen.map(\.email) == (0..<2000).map { "bulk-\($0)-\(tag)@example.org" }, "every row once, in the file's order")
+        #expect(seen.allSatisfy { $0.invitedSequence == 1 }, "each invited, in the import's transaction")
+        #expect(seen.filter { $0.role == "required" }.count == 667)
+    }
+
     @Test("a reminder_due delivered twice reaches each attendee who has not declined once; required attendees who have not answered are asked to")
     func reminderOnce() async throws {
         let stack = try stack

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Messaging
 import Persistence
 
 /// Enterprise meetings (internal, client, large event): registration's copy of each from
@@ -32,10 +33,10 @@ struct MeetingEvents: Sendable {
               try await store.cancelMeeting(id: id, sequence: sequence, reason: reason, in: context.transaction),
               let meeting = try await store.meeting(id, lock: true, in: context.transaction) else { return }
         let links = try await store.joinLinks(id, in: context.transaction)
-        for attendee in try await store.attendees(id, in: context.transaction) where attendee.invitedSequence != nil {
-            try await context.send(notices.notice(.cancellation(removed: false), meeting: meeting, attendee: attendee, links: links),
-                                   organizationId: meeting.organizationId)
+        let requests = try await store.attendees(id, in: context.transaction).filter { $0.invitedSequence != nil }.map {
+            notices.notice(.cancellation(removed: false), meeting: meeting, attendee: $0, links: links)
         }
+        try await context.send(all: requests, organizationId: meeting.organizationId)
     }
 
     /// `scheduling.reminder_due` of an enterprise meeting: the reminder to every attendee who
@@ -58,7 +59,7 @@ struct MeetingEvents: Sendable {
         let links = try await store.joinLinks(id, in: context.transaction)
         let requests = notices.reminders(reminder, meeting: meeting, attendees: attendees, links: links)
             + notices.rsvpRequests(reminder, meeting: meeting, attendees: attendees, links: links)
-        for request in requests { try await context.send(request, organizationId: meeting.organizationId) }
+        try await context.send(all: requests, organizationId: meeting.organizationId)
         context.logger.info("meeting reminder requested", metadata: [
             "meetingId": "\(reminder.meetingId)", "kind": "\(reminder.kind)", "requests": "\(requests.count)",
         ])
@@ -70,18 +71,17 @@ struct MeetingEvents: Sendable {
         guard Self.active(meeting) else { return }
         let links = try await store.joinLinks(meeting.id, in: context.transaction)
         var invited: [UUID] = []
+        var requests: [SendNotification] = []
         for attendee in try await store.attendees(meeting.id, in: context.transaction) {
-            if attendee.invitedSequence == nil {
-                try await context.send(notices.notice(.invitation, meeting: meeting, attendee: attendee, links: links),
-                                       organizationId: meeting.organizationId)
-            } else if attendee.invitedSequence! < meeting.sequence {
-                try await context.send(notices.notice(.update(links: false), meeting: meeting, attendee: attendee, links: links),
-                                       organizationId: meeting.organizationId)
+            if let sequence = attendee.invitedSequence {
+                guard sequence < meeting.sequence else { continue }
+                requests.append(notices.notice(.update(links: false), meeting: meeting, attendee: attendee, links: links))
             } else {
-                continue
+                requests.append(notices.notice(.invitation, meeting: meeting, attendee: attendee, links: links))
             }
             invited.append(attendee.id)
         }
+        try await context.send(all: requests, organizationId: meeting.organizationId)
         try await store.markInvited(invited, sequence: meeting.sequence, joinURL: MeetingNotices.primaryJoinURL(meeting, links),
                                     in: context.transaction)
     }
@@ -90,10 +90,8 @@ struct MeetingEvents: Sendable {
     func invite(_ attendees: [AttendeeRecord], meeting: MeetingRecord, context: HandlerContext) async throws {
         guard Self.active(meeting), !attendees.isEmpty else { return }
         let links = try await store.joinLinks(meeting.id, in: context.transaction)
-        for attendee in attendees {
-            try await context.send(notices.notice(.invitation, meeting: meeting, attendee: attendee, links: links),
-                                   organizationId: meeting.organizationId)
-        }
+        try await context.send(all: attendees.map { notices.notice(.invitation, meeting: meeting, attendee: $0, links: links) },
+                               organizationId: meeting.organizationId)
         try await store.markInvited(attendees.map(\.id), sequence: meeting.sequence,
                                     joinURL: MeetingNotices.primaryJoinURL(meeting, links), in: context.transaction)
     }
@@ -106,14 +104,12 @@ struct MeetingEvents: Sendable {
               let meeting = try await store.meeting(id, lock: true, in: context.transaction), Self.active(meeting) else { return }
         let links = try await store.joinLinks(id, in: context.transaction)
         let primary = MeetingNotices.primaryJoinURL(meeting, links)
-        var updated: [UUID] = []
-        for attendee in try await store.attendees(id, in: context.transaction)
-        where attendee.invitedSequence == meeting.sequence && attendee.invitedJoinURL != primary {
-            try await context.send(notices.notice(.update(links: true), meeting: meeting, attendee: attendee, links: links),
-                                   organizationId: meeting.organizationId)
-            updated.append(attendee.id)
+        let stale = try await store.attendees(id, in: context.transaction).filter {
+            $0.invitedSequence == meeting.sequence && $0.invitedJoinURL != primary
         }
-        try await store.markInvited(updated, sequence: meeting.sequence, joinURL: primary, in: context.transaction)
+        try await context.send(all: stale.map { notices.notice(.update(links: true), meeting: meeting, attendee: $0, links: links) },
+                               organizationId: meeting.organizationId)
+        try await store.markInvited(stale.map(\.id), sequence: meeting.sequence, joinURL: primary, in: context.transaction)
     }
 
     /// Whether attendees are still mailed about it: not cancelled and not over.
@@ -130,5 +126,24 @@ struct OnMeetingProvisioned: MessageHandler {
     func handle(_ message: Envelope<MeetingProvisioned>, context: HandlerContext) async throws -> Empty {
         try await meetings.provisioned(message.data, context: context)
         return Empty()
+    }
+}
+
+extension HandlerContext {
+    /// Sends many commands of one type in one statement (`Transaction.outbox` of a list), each
+    /// caused by and correlated with the message handled, as `send` would: an import of thousands
+    /// of attendees asks for their invitations in one round trip, not thousands.
+    func send<P: MessagePayload>(all payloads: [P], organizationId: String?) async throws {
+        guard !payloads.isEmpty else { return }
+        let header = message.header
+        let envelopes = payloads.map { payload in
+            Envelope(type: P.messageType, version: P.version, source: service,
+                     correlationId: header.correlationId ?? header.id.uuidString.lowercased(),
+                     causationId: header.id.uuidString.lowercased(), organizationId: organizationId ?? header.organizationId,
+                     data: payload)
+        }
+        for start in stride(from: 0, to: envelopes.count, by: 1000) {
+            try await transaction.outbox(Array(envelopes[start..<min(start + 1000, envelopes.count)]), exchange: Exchange.commands)
+        }
     }
 }
