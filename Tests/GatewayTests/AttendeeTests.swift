@@ -257,6 +257,14 @@ struct AttendeeTests {
         #expect(list.map(\.email) == ["zhao-\(tag)@example.com", "ada-\(tag)@example.com"], "nothing was added")
         #expect(list[1].role == "observer", "nothing was updated")
 
+        // A CSV in GBK, as Excel on a Chinese Windows saves it: 姓名,邮箱,角色 / 钱九,…,可选
+        let gbk: [UInt8] = [0xD0, 0xD5, 0xC3, 0xFB, 0x2C, 0xD3, 0xCA, 0xCF, 0xE4, 0x2C, 0xBD, 0xC7, 0xC9, 0xAB, 0x0D, 0x0A,
+                            0xC7, 0xAE, 0xBE, 0xC5, 0x2C] + Array("qian-\(tag)@example.com,".utf8) + [0xBF, 0xC9, 0xD1, 0xA1, 0x0D, 0x0A]
+        let chinese = try await upload(meeting.base + "/import", token: meeting.organizer, file: gbk, fileName: "名单.csv")
+        #expect(chinese.status == 200, "\(chinese.bodyString)")
+        let added = try await attendees(meeting).last
+        #expect(added?.name == "钱九" && added?.role == "optional" && added?.email == "qian-\(tag)@example.com")
+
         let pdf = try await upload(meeting.base + "/import", token: meeting.organizer, file: SampleFiles.pdf(), fileName: "x.csv")
         #expect(pdf.status == 415, "the type is told by the bytes, not the name")
     }

@@ -13,7 +13,11 @@ struct AttendeeImportTests {
         #expect(rows == [["姓名", "邮箱", "备注"], ["张三, 产品", "zhangsan@example.com", "说 \"你好\""],
                          ["李四", "lisi@example.com", "两\n行"], ["王五", "", ""]])
         #expect(CSVReader.parse(Array("a,b".utf8)) == [["a", "b"]], "no line end after the last row")
-        #expect(CSVReader.parse([0x61, 0xFF, 0x62]) == nil, "not UTF-8")
+        // 姓名,邮箱 / 张三,a@example.com in GBK, as Excel on a Chinese Windows saves CSV.
+        let gbk: [UInt8] = [0xD0, 0xD5, 0xC3, 0xFB, 0x2C, 0xD3, 0xCA, 0xCF, 0xE4, 0x0D, 0x0A, 0xD5, 0xC5, 0xC8, 0xFD, 0x2C]
+            + Array("a@example.com\r\n".utf8)
+        #expect(CSVReader.parse(gbk) == [["姓名", "邮箱"], ["张三", "a@example.com"]])
+        #expect(CSVReader.parse([0x61, 0xFF, 0x62]) == nil, "neither UTF-8 nor GB 18030")
         #expect(CSVReader.parse(Array("a\rb\r".utf8)) == [["a"], ["b"]], "old Mac line ends")
     }
 

@@ -168,15 +168,25 @@ struct AttendeeRoutes {
         }
     }
 
-    /// What the uploaded file is, by its bytes: an XLSX workbook, or text (CSV).
+    /// What the uploaded file is, by its bytes: an XLSX workbook, or text (CSV) in UTF-8 or in
+    /// GB 18030 / GBK (as Excel on a Chinese Windows saves CSV).
     static func importFormat(_ bytes: [UInt8]) throws -> String {
         switch ContentSniffer.sniff(bytes) {
         case .xlsx?: return "xlsx"
         case .text?: return "csv"
+        case nil where isChineseText(bytes): return "csv"
         default:
             throw Problem(.unsupportedMediaType, code: "gateway.upload_type_not_allowed",
-                          detail: "an attendee list is an XLSX workbook or a UTF-8 CSV file")
+                          detail: "an attendee list is an XLSX workbook or a CSV file (UTF-8 or GBK)")
         }
+    }
+
+    /// GB 18030 text without NUL or other control characters than tab, line feed, form feed and
+    /// carriage return.
+    static func isChineseText(_ bytes: [UInt8]) -> Bool {
+        let allowedControls: Set<UInt8> = [0x09, 0x0A, 0x0C, 0x0D]
+        guard !bytes.contains(where: { ($0 < 0x20 && !allowedControls.contains($0)) || $0 == 0x7F }) else { return false }
+        return String(data: Data(bytes), encoding: String.Encoding(rawValue: 0x8000_0632)) != nil
     }
 
     /// The signed-in account's address (an API key has none: 403).

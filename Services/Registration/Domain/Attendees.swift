@@ -150,7 +150,7 @@ enum AttendeeImport {
         switch format {
         case "csv":
             guard let rows = CSVReader.parse(bytes) else {
-                throw Problem(code: "registration.invalid_file", message: "the CSV file is not UTF-8 text")
+                throw Problem(code: "registration.invalid_file", message: "the CSV file is neither UTF-8 nor GB 18030 (GBK) text")
             }
             return rows
         case "xlsx":
@@ -220,13 +220,16 @@ enum AttendeeImport {
 }
 
 /// RFC 4180 CSV: quoted fields with doubled quotes, commas and line breaks inside quotes, CRLF or
-/// LF line ends, UTF-8 with or without a byte-order mark. A leading `'` that a spreadsheet (or
-/// `CSVWriter`) put before a formula-like cell is kept: names do not start with one.
+/// LF line ends, UTF-8 with or without a byte-order mark — or, when the bytes are not UTF-8,
+/// GB 18030 (which includes GBK: what Excel on a Chinese Windows saves as "CSV (逗号分隔)").
 enum CSVReader {
+    /// GB 18030-2000 (`kCFStringEncodingGB_18030_2000` as an NSStringEncoding).
+    static let gb18030 = String.Encoding(rawValue: 0x8000_0632)
+
     static func parse(_ bytes: [UInt8]) -> [[String]]? {
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
-        guard let text = String(validating: body, as: UTF8.self) else { return nil }
+        guard let text = String(validating: body, as: UTF8.self) ?? String(data: Data(body), encoding: gb18030) else { return nil }
         var rows: [[String]] = []
         var row: [String] = []
         var field = ""
