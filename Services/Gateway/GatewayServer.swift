@@ -32,6 +32,9 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     // The receipt link in payment emails (its token is the credential; limited like any anonymous caller).
     let finance = FinanceRoutes(service: service)
     finance.registerPublic(on: router)
+    // The answer link of meeting invitation mails (its token is the credential).
+    let attendees = AttendeeRoutes(service: service, pool: identity.pool)
+    attendees.registerPublic(on: router)
     // Everything else under /v1 needs a caller; any POST may carry an Idempotency-Key…
     let v1 = router.group("v1").add(middleware: TokenAuthenticator()).add(middleware: idempotency)
     auth.register(on: v1)
@@ -40,6 +43,7 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     registrations.register(on: v1)
     payments.register(on: v1)
     finance.register(on: v1)
+    attendees.register(on: v1)
     InboxRoutes(service: service).register(on: v1)
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)

@@ -364,6 +364,24 @@ enum Samples {
             Sample("reminder_due, enterprise meeting", events, ReminderDue.messageType, reminder),
         ]
     }
+    static let meetingId = "3c1a5e7d-2b4f-4a6c-9d8e-1f2a3b4c5d6e"
+    static let attendeeId = "9a8b7c6d-5e4f-4321-8765-4a3b2c1d0e9f"
+    static let attendee = AttendeeView(
+        id: attendeeId, meetingId: meetingId, name: "张三", email: "zhangsan@example.com", phone: "13800000000", department: "产品部",
+        role: "required", dingtalkUserId: "manager1234", locale: "zh-CN", response: "accepted", respondedAt: at("2026-11-20T02:00:00Z"),
+        comment: "会准时参加", invitedSequence: 2, createdAt: at("2026-11-18T02:00:00Z"), updatedAt: at("2026-11-20T02:00:00Z"))
+    static let minimalAttendee = AttendeeView(
+        id: attendeeId, meetingId: meetingId, name: "Jane Doe", email: "jane@example.com", phone: nil, department: nil, role: "observer",
+        dingtalkUserId: nil, locale: nil, response: "pending", respondedAt: nil, comment: nil, invitedSequence: nil,
+        createdAt: at("2026-11-18T02:00:00Z"), updatedAt: at("2026-11-18T02:00:00Z"))
+    static let invitedMeeting = InvitedMeeting(
+        meetingId: meetingId, organizationId: "org-7", attendeeId: attendeeId, type: "internal", topic: "Q3 产品规划", description: nil,
+        startsAt: at("2026-12-01T06:00:00Z"), endsAt: at("2026-12-01T07:10:00Z"), timeZone: "Asia/Shanghai", location: "3 号会议室",
+        hostName: "王经理", status: "scheduled", sequence: 2, role: "required", response: "pending", respondedAt: nil, joinLinks: [
+            MeetingJoinLink(platform: "tencent", joinUrl: "https://meeting.tencent.com/dm/abc", meetingNumber: "123456789", password: "1234",
+                            recommended: true),
+            MeetingJoinLink(platform: "zoom", joinUrl: "https://zoom.us/j/987654321", meetingNumber: "987654321", password: nil, recommended: false),
+        ])
 
     static var all: [Sample] {
         let requests = "scheduling.requests.json", events = "scheduling.events.json"
@@ -464,6 +482,49 @@ enum Samples {
             Sample("list_participants answer", registration, ListParticipants.messageType, answer: true,
                    [ParticipantRecord(accountId: "acc-42", name: registrant.name, email: registrant.email, conferencesAttended: 2,
                                       registrations: 3, lastRegisteredAt: at("2026-09-02T08:00:00Z"), consentToContact: true)]),
+            // Attendees of enterprise meetings
+            Sample("add_attendee", registration, AddAttendee.messageType,
+                   AddAttendee(meetingId: meetingId, attendee: AttendeeInput(name: "张三", email: "zhangsan@example.com", phone: "13800000000",
+                                                                             department: "产品部", role: "必选", dingtalkUserId: "manager1234",
+                                                                             locale: "zh-CN"))),
+            Sample("add_attendee, minimal", registration, AddAttendee.messageType,
+                   AddAttendee(meetingId: meetingId, attendee: AttendeeInput(name: "Jane Doe", email: "jane@example.com"))),
+            Sample("add_attendee answer", registration, AddAttendee.messageType, answer: true, attendee),
+            Sample("add_attendee answer, minimal", registration, AddAttendee.messageType, answer: true, minimalAttendee),
+            Sample("update_attendee", registration, UpdateAttendee.messageType,
+                   UpdateAttendee(meetingId: meetingId, attendeeId: attendeeId, department: "销售部", role: "observer")),
+            Sample("update_attendee answer", registration, UpdateAttendee.messageType, answer: true, attendee),
+            Sample("remove_attendee", registration, RemoveAttendee.messageType, RemoveAttendee(meetingId: meetingId, attendeeId: attendeeId)),
+            Sample("remove_attendee answer", registration, RemoveAttendee.messageType, answer: true, Empty()),
+            Sample("list_attendees", registration, ListAttendees.messageType,
+                   ListAttendees(meetingId: meetingId, limit: 100, after: "1795161600000000_\(attendeeId)", role: "required", response: "pending")),
+            Sample("list_attendees answer", registration, ListAttendees.messageType, answer: true,
+                   AttendeePage(items: [attendee, minimalAttendee], next: "1795161600000000_\(attendeeId)")),
+            Sample("import_attendees", registration, ImportAttendees.messageType,
+                   ImportAttendees(meetingId: meetingId, format: "csv", body: Data("name,email\n张三,zhangsan@example.com\n".utf8).base64EncodedString(),
+                                   dryRun: true)),
+            Sample("import_attendees answer", registration, ImportAttendees.messageType, answer: true,
+                   AttendeeImportReport(applied: false, dryRun: false, added: 1, updated: 0, rejected: 1, rows: [
+                       .init(row: 2, email: "zhangsan@example.com", name: "张三", outcome: "added"),
+                       .init(row: 3, email: "not-an-address", name: "李四", outcome: "rejected", reason: "invalid_email", message: "not an email address"),
+                   ])),
+            Sample("attendee_template", registration, GetAttendeeTemplate.messageType, GetAttendeeTemplate(format: "xlsx")),
+            Sample("attendee_template answer", registration, GetAttendeeTemplate.messageType, answer: true,
+                   ExportedFile(fileName: "attendees-template.csv", contentType: "text/csv; charset=utf-8",
+                                body: Data("name,email\n".utf8).base64EncodedString())),
+            Sample("list_my_meetings", registration, ListMyMeetings.messageType, ListMyMeetings(email: "zhangsan@example.com", limit: 20)),
+            Sample("list_my_meetings answer", registration, ListMyMeetings.messageType, answer: true,
+                   InvitedMeetingPage(items: [invitedMeeting], next: "1795161600000000_\(meetingId)")),
+            Sample("get_invitation", registration, GetInvitation.messageType, GetInvitation(attendeeId: attendeeId, token: "q3Xv0w")),
+            Sample("get_invitation answer", registration, GetInvitation.messageType, answer: true, invitedMeeting),
+            Sample("respond_to_invitation, signed in", registration, RespondToInvitation.messageType,
+                   RespondToInvitation(meetingId: meetingId, email: "zhangsan@example.com", response: "accepted", comment: "会准时参加")),
+            Sample("respond_to_invitation, by link", registration, RespondToInvitation.messageType,
+                   RespondToInvitation(attendeeId: attendeeId, token: "q3Xv0w", response: "tentative")),
+            Sample("respond_to_invitation answer", registration, RespondToInvitation.messageType, answer: true, invitedMeeting),
+            Sample("attendee_responded", "registration.events.json", AttendeeResponded.messageType,
+                   AttendeeResponded(meetingId: meetingId, attendeeId: attendeeId, email: "zhangsan@example.com", role: "required",
+                                     response: "declined", respondedAt: at("2026-11-30T08:00:00Z"))),
         ]
         // Every event of RegistrationEvent (an unreadable source leaves none here and fails everyEventHasASchema).
         for event in ((try? MessageCatalogueTests.registrationEvents()) ?? []).sorted() {

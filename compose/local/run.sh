@@ -115,6 +115,8 @@ start_service() {
                                       "UPLOAD_ENCRYPTION_KEY=$UPLOAD_ENCRYPTION_KEY")
     # Payment: demo merchants at the contract server's WeChat Pay, Alipay and Stripe.
     [[ "$name" == payment ]] && env+=("${PAYMENT_ENV[@]}")
+    # Registration: the answer links in meeting invitations point at this gateway.
+    [[ "$name" == registration ]] && env+=("REGISTRATION_PUBLIC_URL=http://127.0.0.1:$GATEWAY_PORT")
     # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
     [[ "$name" == notification ]] && env+=("NOTIFICATION_SECRET_KEY=$NOTIFICATION_SECRET_KEY"
                                            "WEBHOOK_ALLOW_HTTP=true" "WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8")

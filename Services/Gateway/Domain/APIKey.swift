@@ -22,6 +22,10 @@ enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
     case meetingsRead = "meetings:read"
     /// Schedule, change and cancel enterprise meetings; set agendas, attach materials; manage rooms.
     case meetingsWrite = "meetings:write"
+    /// The attendees of the organization's meetings, and the import templates.
+    case attendeesRead = "attendees:read"
+    /// Add, change, remove and import attendees of the organization's meetings.
+    case attendeesWrite = "attendees:write"
 
     static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
