@@ -97,13 +97,13 @@ struct MeetingRoutes {
             return try JSONResponse.make(MeetingAnswer(view, viewerZone: nil), status: .created, headers: [
                 .location: "/v1/organizations/\(organizationId.pathEscaped)/meetings/\(view.id)"])
         }
-        routes.get("organizations/:org/meetings/:id") { request, context -> Response in
+        routes.get("organizations/:org/meetings/:meetingId") { request, context -> Response in
             let organizationId = try context.organizerOrganization(.meetingsRead)
             let zone = try ConferenceRoutes.viewerZone(QueryParameters(request))
             let view = try await meeting(context, organizationId: organizationId)
             return try JSONResponse.make(MeetingAnswer(view, viewerZone: zone))
         }
-        routes.patch("organizations/:org/meetings/:id") { request, context -> Response in
+        routes.patch("organizations/:org/meetings/:meetingId") { request, context -> Response in
             let organizationId = try context.organizerOrganization(.meetingsWrite)
             let principal = try context.caller()
             let body = try await JSONBody.decode(PatchBody.self, from: request)
@@ -136,26 +136,26 @@ struct MeetingRoutes {
                                               as: MeetingView.self, organizationId: organizationId, context: context)
             return try JSONResponse.make(MeetingAnswer(view, viewerZone: nil))
         }
-        routes.post("organizations/:org/meetings/:id/cancel") { request, context -> Response in
+        routes.post("organizations/:org/meetings/:meetingId/cancel") { request, context -> Response in
             let organizationId = try context.organizerOrganization(.meetingsWrite)
-            let id = try context.resourceId("id", kind: "meeting")
+            let id = try context.resourceId("meetingId", kind: "meeting")
             let body = try await JSONBody.decode(CancelBody.self, from: request)
             let view = try await service.call(CancelMeeting(id: id, reason: body.reason), as: MeetingView.self,
                                               organizationId: organizationId, context: context)
             return try JSONResponse.make(MeetingAnswer(view, viewerZone: nil))
         }
-        routes.put("organizations/:org/meetings/:id/agenda") { request, context -> Response in
+        routes.put("organizations/:org/meetings/:meetingId/agenda") { request, context -> Response in
             let organizationId = try context.organizerOrganization(.meetingsWrite)
-            let id = try context.resourceId("id", kind: "meeting")
+            let id = try context.resourceId("meetingId", kind: "meeting")
             let body = try await JSONBody.decode(AgendaBody.self, from: request)
             let view = try await service.call(SetAgenda(meetingId: id, items: body.items), as: MeetingView.self,
                                               organizationId: organizationId, context: context)
             return try JSONResponse.make(MeetingAnswer(view, viewerZone: nil))
         }
-        routes.post("organizations/:org/meetings/:id/materials") { request, context -> Response in
+        routes.post("organizations/:org/meetings/:meetingId/materials") { request, context -> Response in
             let organizationId = try context.organizerOrganization(.meetingsWrite)
             let principal = try context.caller()
-            let id = try context.resourceId("id", kind: "meeting")
+            let id = try context.resourceId("meetingId", kind: "meeting")
             let body = try await JSONBody.decode(MaterialBody.self, from: request)
             let vault = try requireVault()
             // One of the caller's own uploads, never an identity document.
@@ -175,7 +175,7 @@ struct MeetingRoutes {
             let path = "/v1/organizations/\(organizationId.pathEscaped)/meetings/\(id)/materials/\(material.id)"
             return try JSONResponse.make(MaterialAnswer(material, path: path), status: .created, headers: [.location: path])
         }
-        routes.get("organizations/:org/meetings/:id/materials/:material") { _, context -> Response in
+        routes.get("organizations/:org/meetings/:meetingId/materials/:material") { _, context -> Response in
             let organizationId = try context.organizerOrganization(.meetingsRead)
             let vault = try requireVault()
             let materialId = try context.resourceId("material", kind: "material")
@@ -195,7 +195,7 @@ struct MeetingRoutes {
     }
 
     private func meeting(_ context: GatewayRequestContext, organizationId: String) async throws -> MeetingView {
-        let id = try context.resourceId("id", kind: "meeting")
+        let id = try context.resourceId("meetingId", kind: "meeting")
         return try await service.call(GetMeeting(id: id), as: MeetingView.self, organizationId: organizationId, context: context)
     }
 
