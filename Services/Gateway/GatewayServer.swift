@@ -34,6 +34,9 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     // The receipt link in payment emails (its token is the credential; limited like any anonymous caller).
     let finance = FinanceRoutes(service: service)
     finance.registerPublic(on: router)
+    // The answer link of meeting invitation mails (its token is the credential).
+    let attendees = AttendeeRoutes(service: service, pool: identity.pool)
+    attendees.registerPublic(on: router)
     // Everything else under /v1 needs a caller; any POST may carry an Idempotency-Key…
     let v1 = router.group("v1").add(middleware: TokenAuthenticator()).add(middleware: idempotency)
     auth.register(on: v1)
@@ -42,15 +45,18 @@ func makeGatewayRouter(settings: GatewaySettings, rpc: RPCClient, verifier: Toke
     registrations.register(on: v1)
     payments.register(on: v1)
     finance.register(on: v1)
+    attendees.register(on: v1)
     InboxRoutes(service: service).register(on: v1)
     PreferenceRoutes(service: service).register(on: v1)
     WebhookRoutes(service: service).register(on: v1)
     RobotRoutes(service: service).register(on: v1)
     platforms.register(on: v1)
     RuleRoutes(service: service).register(on: v1)
-    UploadRoutes(service: service, pool: identity.pool,
-                 vault: settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) },
-                 maxFileBytes: settings.uploadMaxBytes, logger: identity.logger).register(on: v1)
+    let vault = settings.blobDirectory.map { UploadVault(blobs: BlobStore(directory: $0), secrets: settings.uploadSecrets) }
+    UploadRoutes(service: service, pool: identity.pool, vault: vault, maxFileBytes: settings.uploadMaxBytes,
+                 logger: identity.logger).register(on: v1)
+    MeetingRoutes(service: service, pool: identity.pool, vault: vault).register(on: v1)
+    RoomRoutes(service: service).register(on: v1)
     // …except where the answer holds a secret that must not be kept in the idempotency store.
     let secrets = router.group("v1").add(middleware: TokenAuthenticator())
     APIKeyRoutes(pool: identity.pool, logger: identity.logger).register(on: secrets)

@@ -221,10 +221,10 @@ public struct ReminderDue: MessagePayload, Equatable {
     public static let messageType = "scheduling.reminder_due"
     public var timerId: String
     public var meetingId: String
-    /// `conference` (later also `internal`, `client`, `large_event`).
+    /// `conference`, or an enterprise meeting's type: `internal`, `client`, `large_event`.
     public var meetingKind: String
     /// The timer's kind: `reminder_<offset>` with the offset before the start, e.g. `reminder_24h`,
-    /// `reminder_168h`, `reminder_90m`.
+    /// `reminder_168h`, `reminder_90m` (an enterprise meeting's: `reminder_24h`, `reminder_1h`).
     public var kind: String
     public var dueAt: Date
     /// The meeting's sequence when the timer fired.
@@ -239,6 +239,13 @@ public struct ReminderDue: MessagePayload, Equatable {
     public var venue: String?
     /// `zoom`, `tencent`, `dingtalk` or `other`.
     public var onlinePlatform: String?
+    /// Enterprise meetings only (kinds `internal`, `client`, `large_event`): the host, every join
+    /// link (the recommended platform's first), the agenda and the names of the materials, as they
+    /// were when the timer fired.
+    public var host: MeetingHost? = nil
+    public var joinLinks: [MeetingJoinLink]? = nil
+    public var agenda: [AgendaItem]? = nil
+    public var materials: [String]? = nil
 
     public init(timerId: String, meetingId: String, meetingKind: String, kind: String, dueAt: Date, sequence: Int,
                 title: String, startsAt: Date, endsAt: Date, timeZone: String, startLocal: String, venue: String?,

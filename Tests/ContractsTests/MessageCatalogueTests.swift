@@ -289,6 +289,102 @@ enum Samples {
                            registrant: registrant, price: money(98_00), comment: comment, offerExpiresAt: offerExpiresAt, link: link)
     }
 
+    static let meetingHost = MeetingHost(accountId: "acc-1", name: "王芳", email: "wang@example.com", locale: "zh-CN")
+    static let meetingPlan = MeetingPlan(
+        type: "internal", topic: "季度经营分析会", description: "Q4 review", startsAt: at("2026-12-01T01:00:00Z"),
+        endsAt: at("2026-12-01T03:00:00Z"), timeZone: "Asia/Shanghai", roomId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c60",
+        location: "301, 3F", host: meetingHost, platforms: ["zoom", "tencent"], recommendedPlatform: "tencent")
+    static let agenda = [
+        AgendaItem(startsAt: at("2026-12-01T01:00:00Z"), endsAt: at("2026-12-01T01:30:00Z"), topic: "回顾", owner: "李雷"),
+        AgendaItem(startsAt: at("2026-12-01T01:30:00Z"), endsAt: at("2026-12-01T03:00:00Z"), topic: "预算"),
+    ]
+    static let material = MeetingMaterial(id: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c61", name: "预算.xlsx",
+                                          contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", size: 48_213,
+                                          blobKey: "3f/3f2a9c1e", addedBy: "acc-1", addedAt: at("2026-11-20T08:00:00Z"))
+    static let joinLinks = [
+        MeetingJoinLink(platform: "tencent", joinUrl: "https://meeting.tencent.com/dm/abc", meetingNumber: "888 123 456", password: "2026",
+                        recommended: true),
+        MeetingJoinLink(platform: "zoom", joinUrl: "https://zoom.us/j/123456789", meetingNumber: "123456789", password: nil, recommended: false),
+    ]
+    static let meeting = MeetingView(
+        id: conferenceId, organizationId: "org-1", status: "scheduled", plan: meetingPlan, expectedAttendees: 10, sequence: 2,
+        agenda: agenda, materials: [material], joinLinks: joinLinks,
+        provisioningFailures: [MeetingProvisioningFailure(platform: "dingtalk", reason: "platform.credentials_missing",
+                                                          message: "no DingTalk app configured", sequence: 1)],
+        createdBy: "acc-1", createdAt: at("2026-11-01T08:00:00Z"), startedAt: nil, endedAt: nil, cancelledAt: nil, cancelReason: nil)
+    static let room = MeetingRoom(id: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c60", organizationId: "org-1", name: "301", capacity: 12,
+                                  location: "3F", createdAt: at("2026-10-01T08:00:00Z"))
+
+    static func meetingSamples(requests: String, events: String) -> [Sample] {
+        var ended = meeting
+        ended.status = "ended"
+        ended.startedAt = at("2026-12-01T00:59:00Z")
+        ended.endedAt = at("2026-12-01T03:00:00Z")
+        ended.joinLinks = []
+        ended.provisioningFailures = []
+        ended.expectedAttendees = nil
+        var reminder = ReminderDue(timerId: "7d0c6a55-1f2e-4c3b-8a9d-0e1f2a3b4c62", meetingId: conferenceId, meetingKind: "internal",
+                                   kind: "reminder_1h", dueAt: at("2026-12-01T00:00:00Z"), sequence: 2, title: meetingPlan.topic,
+                                   startsAt: meetingPlan.startsAt, endsAt: meetingPlan.endsAt, timeZone: meetingPlan.timeZone,
+                                   startLocal: "2026-12-01 09:00", venue: meetingPlan.location, onlinePlatform: "tencent")
+        reminder.host = meetingHost
+        reminder.joinLinks = joinLinks
+        reminder.agenda = agenda
+        reminder.materials = [material.name]
+        return [
+            Sample("create_meeting", requests, CreateMeeting.messageType, CreateMeeting(plan: meetingPlan, expectedAttendees: 10, createdBy: "acc-1")),
+            Sample("create_meeting, online only", requests, CreateMeeting.messageType, CreateMeeting(plan: MeetingPlan(
+                type: "large_event", topic: "年度发布会", startsAt: at("2026-12-01T01:00:00Z"), endsAt: at("2026-12-01T03:00:00Z"),
+                timeZone: "UTC", host: meetingHost, platforms: ["dingtalk"], recommendedPlatform: "dingtalk"), createdBy: "acc-1")),
+            Sample("create_meeting answer", requests, CreateMeeting.messageType, answer: true, meeting),
+            Sample("update_meeting", requests, UpdateMeeting.messageType, UpdateMeeting(id: conferenceId, plan: meetingPlan, expectedAttendees: 8, expectedSequence: 2)),
+            Sample("update_meeting answer", requests, UpdateMeeting.messageType, answer: true, meeting),
+            Sample("cancel_meeting", requests, CancelMeeting.messageType, CancelMeeting(id: conferenceId, reason: "改期")),
+            Sample("get_meeting", requests, GetMeeting.messageType, GetMeeting(id: conferenceId)),
+            Sample("get_meeting answer, ended", requests, GetMeeting.messageType, answer: true, ended),
+            Sample("list_meetings", requests, ListMeetings.messageType, ListMeetings(limit: 20, after: "1795000000000000_\(conferenceId)")),
+            Sample("list_meetings answer", requests, ListMeetings.messageType, answer: true,
+                   MeetingPage(items: [meeting, ended], next: "1795000000000000_\(conferenceId)")),
+            Sample("set_agenda", requests, SetAgenda.messageType, SetAgenda(meetingId: conferenceId, items: agenda)),
+            Sample("set_agenda answer", requests, SetAgenda.messageType, answer: true, meeting),
+            Sample("add_material", requests, AddMaterial.messageType, AddMaterial(
+                meetingId: conferenceId, name: material.name, contentType: material.contentType, size: material.size,
+                blobKey: material.blobKey, addedBy: "acc-1")),
+            Sample("add_material answer", requests, AddMaterial.messageType, answer: true, material),
+            Sample("create_room", requests, CreateRoom.messageType, CreateRoom(name: "301", capacity: 12, location: "3F")),
+            Sample("create_room answer", requests, CreateRoom.messageType, answer: true, room),
+            Sample("update_room", requests, UpdateRoom.messageType, UpdateRoom(id: room.id, capacity: 16)),
+            Sample("update_room answer", requests, UpdateRoom.messageType, answer: true, room),
+            Sample("list_rooms", requests, ListRooms.messageType, ListRooms()),
+            Sample("list_rooms answer", requests, ListRooms.messageType, answer: true, MeetingRoomList(items: [room])),
+            Sample("meeting_cancelled, enterprise meeting", events, MeetingCancelled.messageType,
+                   MeetingCancelled(meetingId: conferenceId, kind: "client", sequence: 3, reason: "改期")),
+            Sample("meeting_started", events, MeetingStarted.messageType, MeetingStarted(
+                meetingId: conferenceId, kind: "internal", sequence: 2, at: at("2026-12-01T00:59:00Z"), trigger: "zoom")),
+            Sample("meeting_ended", events, MeetingEnded.messageType, MeetingEnded(
+                meetingId: conferenceId, kind: "internal", sequence: 2, at: at("2026-12-01T03:00:00Z"), trigger: "timer")),
+            Sample("reminder_due, enterprise meeting", events, ReminderDue.messageType, reminder),
+        ]
+    }
+    static let meetingId = "3c1a5e7d-2b4f-4a6c-9d8e-1f2a3b4c5d6e"
+    static let attendeeId = "9a8b7c6d-5e4f-4321-8765-4a3b2c1d0e9f"
+    static let attendee = AttendeeView(
+        id: attendeeId, meetingId: meetingId, name: "张三", email: "zhangsan@example.com", phone: "13800000000", department: "产品部",
+        role: "required", dingtalkUserId: "manager1234", locale: "zh-CN", response: "accepted", respondedAt: at("2026-11-20T02:00:00Z"),
+        comment: "会准时参加", invitedSequence: 2, createdAt: at("2026-11-18T02:00:00Z"), updatedAt: at("2026-11-20T02:00:00Z"))
+    static let minimalAttendee = AttendeeView(
+        id: attendeeId, meetingId: meetingId, name: "Jane Doe", email: "jane@example.com", phone: nil, department: nil, role: "observer",
+        dingtalkUserId: nil, locale: nil, response: "pending", respondedAt: nil, comment: nil, invitedSequence: nil,
+        createdAt: at("2026-11-18T02:00:00Z"), updatedAt: at("2026-11-18T02:00:00Z"))
+    static let invitedMeeting = InvitedMeeting(
+        meetingId: meetingId, organizationId: "org-7", attendeeId: attendeeId, type: "internal", topic: "Q3 产品规划", description: nil,
+        startsAt: at("2026-12-01T06:00:00Z"), endsAt: at("2026-12-01T07:10:00Z"), timeZone: "Asia/Shanghai", location: "3 号会议室",
+        hostName: "王经理", status: "scheduled", sequence: 2, role: "required", response: "pending", respondedAt: nil, joinLinks: [
+            MeetingJoinLink(platform: "tencent", joinUrl: "https://meeting.tencent.com/dm/abc", meetingNumber: "123456789", password: "1234",
+                            recommended: true),
+            MeetingJoinLink(platform: "zoom", joinUrl: "https://zoom.us/j/987654321", meetingNumber: "987654321", password: nil, recommended: false),
+        ])
+
     static var all: [Sample] {
         let requests = "scheduling.requests.json", events = "scheduling.events.json"
         var samples = [
@@ -336,6 +432,7 @@ enum Samples {
                                startsAt: minimalDetails.startsAt, endsAt: minimalDetails.endsAt, timeZone: "UTC",
                                startLocal: "2026-10-10 12:00", venue: nil, onlinePlatform: "zoom")),
         ]
+        samples += meetingSamples(requests: requests, events: events)
         let registration = "registration.requests.json"
         samples += [
             Sample("configure", registration, ConfigureRegistration.messageType,
@@ -387,6 +484,49 @@ enum Samples {
             Sample("list_participants answer", registration, ListParticipants.messageType, answer: true,
                    [ParticipantRecord(accountId: "acc-42", name: registrant.name, email: registrant.email, conferencesAttended: 2,
                                       registrations: 3, lastRegisteredAt: at("2026-09-02T08:00:00Z"), consentToContact: true)]),
+            // Attendees of enterprise meetings
+            Sample("add_attendee", registration, AddAttendee.messageType,
+                   AddAttendee(meetingId: meetingId, attendee: AttendeeInput(name: "张三", email: "zhangsan@example.com", phone: "13800000000",
+                                                                             department: "产品部", role: "必选", dingtalkUserId: "manager1234",
+                                                                             locale: "zh-CN"))),
+            Sample("add_attendee, minimal", registration, AddAttendee.messageType,
+                   AddAttendee(meetingId: meetingId, attendee: AttendeeInput(name: "Jane Doe", email: "jane@example.com"))),
+            Sample("add_attendee answer", registration, AddAttendee.messageType, answer: true, attendee),
+            Sample("add_attendee answer, minimal", registration, AddAttendee.messageType, answer: true, minimalAttendee),
+            Sample("update_attendee", registration, UpdateAttendee.messageType,
+                   UpdateAttendee(meetingId: meetingId, attendeeId: attendeeId, department: "销售部", role: "observer")),
+            Sample("update_attendee answer", registration, UpdateAttendee.messageType, answer: true, attendee),
+            Sample("remove_attendee", registration, RemoveAttendee.messageType, RemoveAttendee(meetingId: meetingId, attendeeId: attendeeId)),
+            Sample("remove_attendee answer", registration, RemoveAttendee.messageType, answer: true, Empty()),
+            Sample("list_attendees", registration, ListAttendees.messageType,
+                   ListAttendees(meetingId: meetingId, limit: 100, after: "1795161600000000_\(attendeeId)", role: "required", response: "pending")),
+            Sample("list_attendees answer", registration, ListAttendees.messageType, answer: true,
+                   AttendeePage(items: [attendee, minimalAttendee], next: "1795161600000000_\(attendeeId)")),
+            Sample("import_attendees", registration, ImportAttendees.messageType,
+                   ImportAttendees(meetingId: meetingId, format: "csv", body: Data("name,email\n张三,zhangsan@example.com\n".utf8).base64EncodedString(),
+                                   dryRun: true)),
+            Sample("import_attendees answer", registration, ImportAttendees.messageType, answer: true,
+                   AttendeeImportReport(applied: false, dryRun: false, added: 1, updated: 0, rejected: 1, rows: [
+                       .init(row: 2, email: "zhangsan@example.com", name: "张三", outcome: "added"),
+                       .init(row: 3, email: "not-an-address", name: "李四", outcome: "rejected", reason: "invalid_email", message: "not an email address"),
+                   ])),
+            Sample("attendee_template", registration, GetAttendeeTemplate.messageType, GetAttendeeTemplate(format: "xlsx")),
+            Sample("attendee_template answer", registration, GetAttendeeTemplate.messageType, answer: true,
+                   ExportedFile(fileName: "attendees-template.csv", contentType: "text/csv; charset=utf-8",
+                                body: Data("name,email\n".utf8).base64EncodedString())),
+            Sample("list_my_meetings", registration, ListMyMeetings.messageType, ListMyMeetings(email: "zhangsan@example.com", limit: 20)),
+            Sample("list_my_meetings answer", registration, ListMyMeetings.messageType, answer: true,
+                   InvitedMeetingPage(items: [invitedMeeting], next: "1795161600000000_\(meetingId)")),
+            Sample("get_invitation", registration, GetInvitation.messageType, GetInvitation(attendeeId: attendeeId, token: "q3Xv0w")),
+            Sample("get_invitation answer", registration, GetInvitation.messageType, answer: true, invitedMeeting),
+            Sample("respond_to_invitation, signed in", registration, RespondToInvitation.messageType,
+                   RespondToInvitation(meetingId: meetingId, email: "zhangsan@example.com", response: "accepted", comment: "会准时参加")),
+            Sample("respond_to_invitation, by link", registration, RespondToInvitation.messageType,
+                   RespondToInvitation(attendeeId: attendeeId, token: "q3Xv0w", response: "tentative")),
+            Sample("respond_to_invitation answer", registration, RespondToInvitation.messageType, answer: true, invitedMeeting),
+            Sample("attendee_responded", "registration.events.json", AttendeeResponded.messageType,
+                   AttendeeResponded(meetingId: meetingId, attendeeId: attendeeId, email: "zhangsan@example.com", role: "required",
+                                     response: "declined", respondedAt: at("2026-11-30T08:00:00Z"))),
         ]
         // Every event of RegistrationEvent (an unreadable source leaves none here and fails everyEventHasASchema).
         for event in ((try? MessageCatalogueTests.registrationEvents()) ?? []).sorted() {

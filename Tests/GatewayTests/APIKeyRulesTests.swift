@@ -9,7 +9,8 @@ struct APIKeyRulesTests {
     @Test("the documented scopes parse, repeats collapse, and an unknown scope is named in a per-field error")
     func scopes() throws {
         #expect(APIKeyScope.names == ["conferences:read", "conferences:write", "registrations:read", "registrations:review",
-                                      "payments:read", "payments:write"])
+                                      "payments:read", "payments:write", "meetings:read", "meetings:write",
+                                      "attendees:read", "attendees:write"])
         #expect(try APIKeyRules.parseScopes(["registrations:read", "conferences:read", "registrations:read"])
                 == [.registrationsRead, .conferencesRead])
         let unknown = try #require(throws: APIKeyRules.InvalidScopes.self) {

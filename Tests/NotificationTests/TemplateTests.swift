@@ -41,6 +41,22 @@ struct TemplateTests {
         #expect(!html.contains("<script>"))
     }
 
+    @Test("the host's rehearsal reminder renders in both languages with each join link's number and password, and the agenda")
+    func rehearsal() throws {
+        var rehearsal = data
+        rehearsal["joinLinks"] = [["platform": "tencent", "url": "https://meeting.example/j/1", "meetingNumber": "888 123",
+                                   "password": "2026", "recommended": true]]
+        rehearsal["materials"] = [["name": "预算.xlsx"]]
+        let library = try TemplateLibrary(directory: Self.directory)
+        let chinese = try library.render("meeting.rehearsal", locale: "zh-CN", data: rehearsal)
+        #expect(chinese.subject == "彩排提醒：您主持的「Q3 规划 <script>&」将于 2026-12-01 14:00 开始")
+        #expect(chinese.text.contains("- tencent（推荐）：https://meeting.example/j/1（会议号 888 123），密码 2026"))
+        #expect(chinese.text.contains("议程：\n- 14:00-14:10 开场致辞（*总监）") && chinese.text.contains("- 预算.xlsx"))
+        let english = try library.render("meeting.rehearsal", locale: "en", data: rehearsal)
+        #expect(english.text.contains("You host \"Q3 规划 <script>&\", which starts in an hour: 2026-12-01 14:00 (Asia/Shanghai), 北京 3F 会议室."))
+        #expect(try #require(english.html).contains("Q3 规划 &lt;script&gt;&amp;"))
+    }
+
     @Test("headings for empty lists are left out")
     func emptyLists() throws {
         var sparse = data

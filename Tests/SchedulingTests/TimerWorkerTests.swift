@@ -19,8 +19,9 @@ struct SchedulingFixture {
     let timers = TimerStore()
     let planning: ConferenceTimerPlanning
 
-    init(reminderOffsets: [Duration] = [week, day]) async throws {
-        pool = try await TestStack.migratedSchema(try Migration.load(from: Self.root + "/Services/Scheduling/Migrations"))
+    init(reminderOffsets: [Duration] = [week, day], poolSize: Int = 4) async throws {
+        pool = try await TestStack.migratedSchema(try Migration.load(from: Self.root + "/Services/Scheduling/Migrations"),
+                                                  poolSize: poolSize)
         planning = ConferenceTimerPlanning(store: timers, reminderOffsets: reminderOffsets)
     }
 

@@ -115,6 +115,8 @@ start_service() {
                                       "UPLOAD_ENCRYPTION_KEY=$UPLOAD_ENCRYPTION_KEY")
     # Payment: demo merchants at the contract server's WeChat Pay, Alipay and Stripe.
     [[ "$name" == payment ]] && env+=("${PAYMENT_ENV[@]}")
+    # Registration: the answer links in meeting invitations point at this gateway.
+    [[ "$name" == registration ]] && env+=("REGISTRATION_PUBLIC_URL=http://127.0.0.1:$GATEWAY_PORT")
     # Webhook receivers of a local demo live on this machine: allow http and loopback here only.
     # Platform-bridge: the contract server's Zoom, Tencent Meeting and DingTalk.
     [[ "$name" == platform-bridge ]] && env+=("PLATFORM_SECRET_KEY=$PLATFORM_SECRET_KEY" "ZOOM_OAUTH_URL=$ZOOM_OAUTH_URL"

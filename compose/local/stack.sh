@@ -91,8 +91,9 @@ CONTRACTS_PYTHON=/usr/bin/python3
 DB_ROLES=(gateway registration payment scheduling platform_bridge notification archive)
 
 # Installed (when missing) before anything starts. curl is not strictly part of
-# the stack, but run.sh uses it for the gateway health check.
-PACKAGES=(rabbitmq-server librabbitmq-dev libpq-dev libcurl4-openssl-dev zlib1g-dev postgresql python3-aiosmtpd python3-cryptography curl)
+# the stack, but run.sh uses it for the gateway health check; python3-openpyxl
+# writes the spreadsheets the attendee import tests read (as users' files are).
+PACKAGES=(rabbitmq-server librabbitmq-dev libpq-dev libcurl4-openssl-dev zlib1g-dev postgresql python3-aiosmtpd python3-cryptography python3-openpyxl curl)
 
 # How long to wait for things to come up. A cold RabbitMQ restart with quorum
 # queues takes ~12 s on a 2-core machine; leave generous head-room for slow CI.

@@ -18,6 +18,7 @@
 #     they cannot expose another service's data). No role is granted anything on
 #     another service's schema, so `SELECT * FROM payment.t` as `registration`
 #     fails with "permission denied for schema payment".
+#   * btree_gist is installed in schema `extensions`, usable by scheduling only.
 #
 # Passwords never appear on a command line or inside the SQL text: psql reads
 # them from the environment (\getenv, psql >= 15) and quotes them (:'password').
@@ -92,6 +93,15 @@ GRANT CONNECT, TEMPORARY ON DATABASE :"dbname" TO :"role";
 SQL
         done
         echo '\unset password'
+        # btree_gist (scheduling's exclusion constraint against double-booked rooms: uuid
+        # equality in a GiST index). Service roles have no CREATE on the database, so the
+        # superuser installs it here, in a schema of its own that only scheduling may use.
+        cat <<'SQL'
+CREATE SCHEMA IF NOT EXISTS extensions;
+REVOKE ALL ON SCHEMA extensions FROM PUBLIC;
+CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA extensions;
+GRANT USAGE ON SCHEMA extensions TO scheduling;
+SQL
     } | "$psql_bin" -X -q -v ON_ERROR_STOP=1 --single-transaction --no-password -f -
 
     echo "create-schemas.sh: roles and schemas ready in database ${PGDATABASE}: ${CONVENE_DB_ROLES[*]}"

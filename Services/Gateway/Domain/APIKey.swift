@@ -18,6 +18,14 @@ enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
     case paymentsRead = "payments:read"
     /// Confirm bank transfers, import bank statements, waive a fee.
     case paymentsWrite = "payments:write"
+    /// The organization's enterprise meetings (with agenda, materials, join links) and rooms.
+    case meetingsRead = "meetings:read"
+    /// Schedule, change and cancel enterprise meetings; set agendas, attach materials; manage rooms.
+    case meetingsWrite = "meetings:write"
+    /// The attendees of the organization's meetings, and the import templates.
+    case attendeesRead = "attendees:read"
+    /// Add, change, remove and import attendees of the organization's meetings.
+    case attendeesWrite = "attendees:write"
 
     static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 

@@ -107,7 +107,7 @@ extension Problem {
     /// `*.too_many` and `convene.invalid_payload` 422; `*_exists`, `*.invalid_state`,
     /// `*.illegal_transition`, `*.capacity_full`, `*.closed`, `*.offer_expired` and the payment
     /// states (`already_paid`, `order_closed`, `order_expired`, `method_unavailable`,
-    /// `amount_mismatch`) 409; `*_required` (a missing field) 422; `convene.timeout` 504;
+    /// `amount_mismatch`) and `room_conflict` 409; `*_required` (a missing field) 422; `convene.timeout` 504;
     /// `convene.unavailable` 503; anything else 500.
     static func status(forCode code: String) -> HTTPResponse.Status {
         switch code {
@@ -125,7 +125,7 @@ extension Problem {
         if name == "exists" || name.hasSuffix("_exists") { return .conflict }
         // The request is fine but the resource's state refuses it now.
         if ["invalid_state", "illegal_transition", "capacity_full", "closed", "offer_expired", "already_paid", "order_closed",
-            "order_expired", "method_unavailable", "amount_mismatch", "refund_not_manual", "no_receipt"].contains(name) {
+            "order_expired", "method_unavailable", "amount_mismatch", "refund_not_manual", "no_receipt", "room_conflict"].contains(name) {
             return .conflict
         }
         if name.hasSuffix("_required") && !name.hasPrefix("organization") { return .unprocessableContent }

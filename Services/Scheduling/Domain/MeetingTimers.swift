@@ -26,6 +26,41 @@ enum MeetingTimers {
         return planned.values.sorted { ($0.dueAt, $0.kind) < ($1.dueAt, $1.kind) }
     }
 
+    /// The reminders before an enterprise meeting (attendees are reminded by registration).
+    static let meetingReminderOffsets: [Duration] = [.seconds(24 * 3600), .seconds(3600)]
+    /// The host's rehearsal reminder, before the start.
+    static let rehearsalOffset: Duration = .seconds(3600)
+    static let rehearsalKind = "rehearsal_1h"
+    static let startKind = "start"
+    static let endKind = "end"
+
+    /// The timers of an enterprise meeting: while scheduled, a reminder 24 h and 1 h before its
+    /// start and the host's rehearsal reminder 1 h before, each only while still ahead of `now`
+    /// and not `fired` already; its start and end transitions while they can still happen (these
+    /// are planned even when already due, so a transition missed while the service was down is
+    /// caught up on). A live meeting has its end only; an ended or cancelled one none.
+    static func meeting(startsAt: Date, endsAt: Date, status: MeetingLifecycle.Status, now: Date,
+                        fired: Set<String> = []) -> [Planned] {
+        var planned: [Planned] = []
+        switch status {
+        case .scheduled:
+            for offset in meetingReminderOffsets {
+                let due = startsAt.addingTimeInterval(-offset.seconds)
+                let kind = reminderKind(before: offset)
+                if due > now, !fired.contains(kind) { planned.append(Planned(kind: kind, dueAt: due)) }
+            }
+            let rehearsal = startsAt.addingTimeInterval(-rehearsalOffset.seconds)
+            if rehearsal > now, !fired.contains(rehearsalKind) { planned.append(Planned(kind: rehearsalKind, dueAt: rehearsal)) }
+            if !fired.contains(startKind) { planned.append(Planned(kind: startKind, dueAt: startsAt)) }
+            if !fired.contains(endKind) { planned.append(Planned(kind: endKind, dueAt: endsAt)) }
+        case .live:
+            if !fired.contains(endKind) { planned.append(Planned(kind: endKind, dueAt: endsAt)) }
+        case .ended, .cancelled:
+            break
+        }
+        return planned.sorted { ($0.dueAt, $0.kind) < ($1.dueAt, $1.kind) }
+    }
+
     /// `reminder_168h`, `reminder_90m`, `reminder_45s`: the offset in the largest whole unit.
     static func reminderKind(before offset: Duration) -> String {
         let seconds = offset.components.seconds
