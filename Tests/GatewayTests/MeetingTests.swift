@@ -129,41 +129,47 @@ struct MeetingTests {
         #expect(again.status == 409 && again.problem?.code == "scheduling.invalid_state")
     }
 
-    /// Publishes an event as platform-bridge would.
-    func publish<P: MessagePayload>(_ payload: P) async throws {
-        let stack = try stack
-        let publisher = Publisher(.init(amqp: try TestStack.amqp(name: "meeting-e2e-pub")), logger: TestStack.logger)
-        let envelope = Envelope(payload, source: "platform-bridge", organizationId: stack.organizationId)
-        try await publisher.publish(try OutgoingMessage.envelope(envelope, exchange: Exchange.events))
-        await publisher.shutdown(grace: .seconds(2))
-    }
-
-    @Test("platform-bridge's events over the broker: join links (recommended first), a platform's failure, then started and ended once each")
+    @Test("platform-bridge over the broker: join links (recommended first) from the contract server's platforms, a platform's failure, then started and ended once each from the platforms' webhooks")
     func platformEvents() async throws {
         let stack = try stack
-        let (token, _) = try await organizer()
-        let org = "/v1/organizations/\(stack.organizationId)"
+        let contracts = try PaymentContracts()
+        // An organization of its own, with Zoom and Tencent Meeting apps (at the contract server), not DingTalk.
+        let organization = "org-" + UUID().uuidString.prefix(8).lowercased()
+        let email = "host-\(UUID().uuidString.prefix(8).lowercased())@example.org"
+        let created = try await AccountTests().signUp(email)
+        #expect(created.status == 201, "\(created.bodyString)")
+        let token = try await stack.token(account: try created.decode(AccountView.self).id, organization: organization,
+                                          roles: [.user, .meetingAdmin], email: email)
+        let admin = try await stack.token(account: UUID().uuidString.lowercased(), organization: organization, roles: [.user, .orgAdmin])
+        let org = "/v1/organizations/\(organization)"
+        let zoomAccount = "acc" + PaymentContracts.random(10), zoomHook = "whs" + PaymentContracts.random(20)
+        try await contracts.post("/_admin/zoom/accounts", ["accountId": zoomAccount, "clientId": "cli-\(zoomAccount)",
+                                                           "clientSecret": "sec-\(zoomAccount)", "webhookSecret": zoomHook])
+        let secretId = "AKID" + PaymentContracts.random(10), tencentToken = "tok" + PaymentContracts.random(20)
+        try await contracts.post("/_admin/tencent/apps", ["secretId": secretId, "secretKey": "key-\(secretId)", "appId": "2000123",
+                                                          "callbackToken": tencentToken])
+        #expect(try await stack.call(.put, "\(org)/platforms/zoom/credentials", token: admin, body: AccountTests.json([
+            "accountId": zoomAccount, "clientId": "cli-\(zoomAccount)", "clientSecret": "sec-\(zoomAccount)",
+            "webhookSecretToken": zoomHook])).status == 200)
+        #expect(try await stack.call(.put, "\(org)/platforms/tencent/credentials", token: admin, body: AccountTests.json([
+            "secretId": secretId, "secretKey": "key-\(secretId)", "appId": "2000123", "creatorUserId": "host1",
+            "webhookToken": tencentToken])).status == 200)
+
         let events = try await EventProbe.start(bindings: ["scheduling.meeting_scheduled", "scheduling.meeting_started",
                                                            "scheduling.meeting_ended"])
         defer { Task { await events.stop() } }
         let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 20 * 86_400).rounded())
-        let created = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json([
+        let answer = try await stack.call(.post, "\(org)/meetings", token: token, body: AccountTests.json([
             "type": "client", "topic": "客户拜访 " + UUID().uuidString.prefix(6), "startsAt": Self.iso(start),
             "endsAt": Self.iso(start.addingTimeInterval(3600)), "timeZone": "Asia/Shanghai", "location": "客户现场",
             "platforms": ["zoom", "tencent", "dingtalk"], "recommendedPlatform": "tencent"]))
-        #expect(created.status == 201, "\(created.bodyString)")
-        let meeting = try created.decode(MeetingAnswer.self)
+        #expect(answer.status == 201, "\(answer.bodyString)")
+        let meeting = try answer.decode(MeetingAnswer.self)
         let scheduled = try ConveneJSON.decode(Envelope<MeetingScheduled>.self,
                                                from: try await events.next(type: "scheduling.meeting_scheduled",
-                                                                           organizationId: stack.organizationId, about: meeting.id))
+                                                                           organizationId: organization, about: meeting.id))
         #expect(scheduled.data.kind == "client" && scheduled.data.meeting == meeting.plan)
 
-        try await publish(MeetingProvisioned(meetingId: meeting.id, sequence: meeting.sequence, platform: "zoom", platformMeetingId: "85012345678",
-                                             meetingNumber: "850 1234 5678", joinUrl: "https://zoom.example/j/85012345678", password: "123456"))
-        try await publish(MeetingProvisioned(meetingId: meeting.id, sequence: meeting.sequence, platform: "tencent", platformMeetingId: "t-1",
-                                             meetingNumber: "888 123 456", joinUrl: "https://meeting.tencent.example/dm/1", password: nil))
-        try await publish(ProvisioningFailed(meetingId: meeting.id, sequence: meeting.sequence, platform: "dingtalk",
-                                             reason: "platform.credentials_missing", message: "DingTalk is not configured"))
         var view: MeetingAnswer?
         let linked = await eventually(timeout: .seconds(30)) {
             view = try? await stack.call(.get, "\(org)/meetings/\(meeting.id)", token: token).decode(MeetingAnswer.self)
@@ -172,17 +178,33 @@ struct MeetingTests {
         #expect(linked, "\(String(describing: view))")
         #expect(view?.joinLinks.map(\.platform) == ["tencent", "zoom"] && view?.joinLinks.first?.recommended == true)
         #expect(view?.provisioningFailures.first?.reason == "platform.credentials_missing")
+        #expect(view?.provisioningFailures.first?.platform == "dingtalk")
 
-        try await publish(PlatformMeetingStarted(meetingId: meeting.id, platform: "zoom", at: start.addingTimeInterval(-120)))
-        try await publish(PlatformMeetingStarted(meetingId: meeting.id, platform: "tencent", at: start))
+        // The platforms' own ids, as platform-bridge shows them.
+        let platforms = try await stack.call(.get, "\(org)/meetings/\(meeting.id)/platforms", token: admin)
+            .decode(ItemList<PlatformMeetingStatus>.self).items
+        let zoomId = try #require(platforms.first { $0.platform == "zoom" }?.platformMeetingId)
+        let tencentId = try #require(platforms.first { $0.platform == "tencent" }?.platformMeetingId)
+        let zoomCallback = stack.baseURL + "/v1/platforms/callbacks/zoom"
+        let tencentCallback = stack.baseURL + "/v1/platforms/callbacks/tencent"
+        let zoomStarted = try await contracts.post("/_admin/zoom/webhooks/send", [
+            "accountId": zoomAccount, "url": zoomCallback, "event": "meeting.started",
+            "object": ["id": Int(zoomId)!, "start_time": Self.iso(start.addingTimeInterval(-120))]])
+        #expect(zoomStarted["status"] as? Int == 200, "\(zoomStarted)")
         let started = try ConveneJSON.decode(Envelope<MeetingStarted>.self,
                                              from: try await events.next(type: "scheduling.meeting_started",
-                                                                         organizationId: stack.organizationId, about: meeting.id))
+                                                                         organizationId: organization, about: meeting.id))
         #expect(started.data.trigger == "zoom" && started.data.at == start.addingTimeInterval(-120))
-        try await publish(PlatformMeetingEnded(meetingId: meeting.id, platform: "tencent", at: start.addingTimeInterval(3000)))
+        let startMillis = Int(start.timeIntervalSince1970 * 1000)
+        let tencentStarted = try await contracts.post("/_admin/tencent/apps/\(secretId)/callbacks/send", [
+            "url": tencentCallback, "event": "meeting.started", "meetingId": tencentId, "operateTime": startMillis])
+        #expect(tencentStarted["status"] as? Int == 200, "\(tencentStarted)")
+        let tencentEnded = try await contracts.post("/_admin/tencent/apps/\(secretId)/callbacks/send", [
+            "url": tencentCallback, "event": "meeting.end", "meetingId": tencentId, "operateTime": startMillis + 3_000_000])
+        #expect(tencentEnded["status"] as? Int == 200, "\(tencentEnded)")
         let ended = try ConveneJSON.decode(Envelope<MeetingEnded>.self,
                                            from: try await events.next(type: "scheduling.meeting_ended",
-                                                                       organizationId: stack.organizationId, about: meeting.id))
+                                                                       organizationId: organization, about: meeting.id))
         #expect(ended.data.trigger == "tencent")
         let final = try await stack.call(.get, "\(org)/meetings/\(meeting.id)", token: token).decode(MeetingAnswer.self)
         #expect(final.status == "ended" && final.startedAt == start.addingTimeInterval(-120))

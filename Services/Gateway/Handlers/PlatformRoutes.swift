@@ -129,28 +129,28 @@ struct PlatformRoutes {
                                        organizationId: organizationId, context: context)
             return JSONResponse.noContent()
         }
-        // GET /v1/organizations/{org}/meetings/{id}/platforms → {"items": [PlatformMeetingStatus]}
-        routes.get("organizations/:org/meetings/:id/platforms") { _, context -> Response in
+        // GET /v1/organizations/{org}/meetings/{meetingId}/platforms → {"items": [PlatformMeetingStatus]}
+        routes.get("organizations/:org/meetings/:meetingId/platforms") { _, context -> Response in
             let organizationId = try context.administeredOrganization()
-            let id = try context.resourceId("id", kind: "meeting")
+            let id = try context.resourceId("meetingId", kind: "meeting")
             let items = try await service.call(GetMeetingPlatforms(meetingId: id), as: [PlatformMeetingStatus].self,
                                                organizationId: organizationId, context: context)
             return try JSONResponse.make(ItemList(items: items))
         }
-        // PUT /v1/organizations/{org}/meetings/{id}/live-stream → LiveStreamView
-        routes.put("organizations/:org/meetings/:id/live-stream") { request, context -> Response in
+        // PUT /v1/organizations/{org}/meetings/{meetingId}/live-stream → LiveStreamView
+        routes.put("organizations/:org/meetings/:meetingId/live-stream") { request, context -> Response in
             let organizationId = try context.administeredOrganization()
             let principal = try context.caller()
-            let id = try context.resourceId("id", kind: "meeting")
+            let id = try context.resourceId("meetingId", kind: "meeting")
             let b = try await JSONBody.decode(LiveStreamBody.self, from: request)
             return try await service.respond(SetLiveStream(meetingId: id, provider: b.provider, pushUrl: b.pushUrl, streamKey: b.streamKey,
                                                            watchUrl: b.watchUrl, setBy: principal.accountId),
                                              as: LiveStreamView.self, organizationId: organizationId, context: context)
         }
-        // GET /v1/organizations/{org}/meetings/{id}/live-stream → LiveStreamView
-        routes.get("organizations/:org/meetings/:id/live-stream") { _, context -> Response in
+        // GET /v1/organizations/{org}/meetings/{meetingId}/live-stream → LiveStreamView
+        routes.get("organizations/:org/meetings/:meetingId/live-stream") { _, context -> Response in
             let organizationId = try context.administeredOrganization()
-            let id = try context.resourceId("id", kind: "meeting")
+            let id = try context.resourceId("meetingId", kind: "meeting")
             return try await service.respond(GetLiveStream(meetingId: id), as: LiveStreamView.self, organizationId: organizationId,
                                              context: context)
         }
