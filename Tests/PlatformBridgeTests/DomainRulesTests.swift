@@ -87,6 +87,33 @@ struct DomainRulesTests {
         #expect(try fact(#"{"event":"meeting.sharing_started","payload":{"object":{"id":9}}}"#) == .ignored("meeting.sharing_started"))
     }
 
+    @Test("a Tencent Meeting callback verifies by SHA-1 of the sorted token, timestamp, nonce and data, within 5 minutes")
+    func tencentCallbackSignature() {
+        let sorted = ["tok", "1700000000", "42", "ZGF0YQ=="].sorted().joined()
+        let expected = Insecure.SHA1.hash(data: Data(sorted.utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(TencentWebhook.signature(token: "tok", timestamp: "1700000000", nonce: "42", data: "ZGF0YQ==") == expected)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(TencentWebhook.verify(token: "tok", timestamp: "1700000000", nonce: "42", signature: expected, data: "ZGF0YQ==",
+                                      now: now) == .valid)
+        #expect(TencentWebhook.verify(token: "other", timestamp: "1700000000", nonce: "42", signature: expected, data: "ZGF0YQ==",
+                                      now: now) == .badSignature)
+        #expect(TencentWebhook.verify(token: "tok", timestamp: "1700000000", nonce: "42", signature: expected, data: "ZGF0YQ==",
+                                      now: now.addingTimeInterval(301)) == .stale)
+        #expect(TencentWebhook.checkString(query: "a=1&check_str=aGVsbG8%3D") == "aGVsbG8=")
+    }
+
+    @Test("Tencent Meeting events map to started, ended and participants by the operator")
+    func tencentFacts() throws {
+        let json = #"{"event":"meeting.participant-joined","payload":[{"operate_time":1700000000000,"operator":{"userid":"u1","user_name":"韩梅梅"},"meeting_info":{"meeting_id":"m9"}}]}"#
+        let event = try #require(TencentWebhook.decode(data: Data(json.utf8).base64EncodedString()))
+        #expect(TencentWebhook.facts(of: event, receivedAt: Date()) == [
+            .joined(platformMeetingId: "m9", name: "韩梅梅", email: nil, userId: "u1", at: Date(timeIntervalSince1970: 1_700_000_000))])
+        let end = try #require(TencentWebhook.decode(data: Data(#"{"event":"meeting.end","payload":[{"meeting_info":{"meeting_id":"m9"}}]}"#.utf8).base64EncodedString()))
+        let at = Date(timeIntervalSince1970: 5)
+        #expect(TencentWebhook.facts(of: end, receivedAt: at) == [.ended(platformMeetingId: "m9", at: at)])
+        #expect(TencentWebhook.decode(data: "not base64!") == nil)
+    }
+
     @Test("the state machine creates, updates, removes or leaves alone")
     func actions() {
         #expect(ProvisioningRules.action(desired: "present", platformMeetingId: nil, syncedSequence: nil, planSequence: 1) == .create)
