@@ -120,6 +120,26 @@ struct MeetingNoticesTests {
         #expect(notices.reminders(Self.reminder(), meeting: Self.meeting(), attendees: [], links: []).isEmpty)
     }
 
+    @Test("a reminder carries the agenda on the meeting's wall clock and the materials' names that scheduling sent with it")
+    func reminderAgenda() throws {
+        var reminder = Self.reminder("reminder_1h")
+        reminder.agenda = [AgendaItem(startsAt: Self.start, endsAt: Self.start.addingTimeInterval(1800), topic: "回顾", owner: "李雷"),
+                           AgendaItem(startsAt: Self.start.addingTimeInterval(1800), endsAt: Self.start.addingTimeInterval(4200),
+                                      topic: "预算")]
+        reminder.materials = ["预算.xlsx"]
+        let request = try #require(notices.reminders(reminder, meeting: Self.meeting(), attendees: [Self.attendee(1, role: "optional")],
+                                                     links: Self.links).first)
+        #expect(request.data["agenda"] == .array([
+            .object(["time": .string("14:00–14:30"), "topic": .string("回顾"), "owner": .string("李雷")]),
+            .object(["time": .string("14:30–15:10"), "topic": .string("预算")]),
+        ]))
+        #expect(request.data["materials"] == .array([.object(["name": .string("预算.xlsx")])]))
+        #expect(request.data["topic"] == .string("Q3 产品规划"), "the meeting's own topic stays")
+        let bare = try #require(notices.reminders(Self.reminder(), meeting: Self.meeting(), attendees: [Self.attendee(1, role: "optional")],
+                                                  links: Self.links).first)
+        #expect(bare.data["agenda"] == nil && bare.data["materials"] == nil)
+    }
+
     @Test("no reminder for a cancelled meeting, one that has started, or a timer that is no reminder")
     func whetherToRemind() {
         let before = Self.start.addingTimeInterval(-60)

@@ -99,6 +99,30 @@ struct MeetingNotices: Sendable {
         return formatter.string(from: date)
     }
 
+    /// The agenda and the materials' names as scheduling read them when the reminder fell due
+    /// (registration keeps no copy of either): `agenda` items with `time` (`14:00–14:30` on the
+    /// meeting's wall clock), `topic` and `owner`; `materials` with `name`.
+    static func agendaData(_ reminder: ReminderDue, zone: String) -> [String: JSONValue] {
+        var data: [String: JSONValue] = [:]
+        if let agenda = reminder.agenda, !agenda.isEmpty {
+            data["agenda"] = .array(agenda.map { item in
+                var entry: [String: JSONValue] = ["time": .string(clock(item.startsAt, zone) + "–" + clock(item.endsAt, zone)),
+                                                  "topic": .string(item.topic)]
+                if let owner = item.owner { entry["owner"] = .string(owner) }
+                return .object(entry)
+            })
+        }
+        if let materials = reminder.materials, !materials.isEmpty {
+            data["materials"] = .array(materials.map { .object(["name": .string($0)]) })
+        }
+        return data
+    }
+
+    /// `14:00`: the time of day on the wall clock of `zone`.
+    static func clock(_ date: Date, _ zone: String) -> String {
+        String(local(date, zone).suffix(5))
+    }
+
     static func locale(_ attendee: AttendeeRecord, _ meeting: MeetingRecord) -> String {
         attendee.locale ?? meeting.plan.host.locale ?? "zh-CN"
     }
@@ -202,6 +226,7 @@ struct MeetingNotices: Sendable {
         guard chunkSize > 0, !people.isEmpty else { return [] }
         var data = Self.meetingData(meeting, links)
         data["kind"] = .string(reminder.kind)
+        data.merge(Self.agendaData(reminder, zone: meeting.plan.timeZone)) { _, fromTimer in fromTimer }
         let locale = meeting.plan.host.locale ?? "zh-CN"
         return stride(from: 0, to: people.count, by: chunkSize).map { start in
             let chunk = people[start..<min(start + chunkSize, people.count)]
