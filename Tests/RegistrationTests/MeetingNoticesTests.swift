@@ -47,6 +47,15 @@ struct MeetingNoticesTests {
         #expect(MeetingNotices.primaryJoinURL(Self.meeting(), []) == nil)
     }
 
+    @Test("the calendar's link is the recommended platform's (or the plan's first), none until that one is known, whichever platform answers first")
+    func designatedLink() {
+        let zoomOnly = Self.links.filter { $0.platform == "zoom" }
+        #expect(MeetingNotices.primaryJoinURL(Self.meeting(), zoomOnly) == nil, "the recommended Tencent Meeting link is not in yet")
+        #expect(MeetingNotices.primaryJoinURL(Self.meeting(recommended: nil), zoomOnly) == "https://zoom.us/j/2")
+        let dingtalkOnly = Self.links.filter { $0.platform == "dingtalk" }
+        #expect(MeetingNotices.primaryJoinURL(Self.meeting(recommended: nil), dingtalkOnly) == nil, "the plan's first platform is Zoom")
+    }
+
     @Test("an invitation names one attendee with their role in a REQUEST calendar entry of the meeting's UID and sequence, with their own answer link")
     func invitation() throws {
         let observer = Self.attendee(1, role: "observer", locale: "en")

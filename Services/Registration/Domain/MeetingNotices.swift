@@ -74,9 +74,13 @@ struct MeetingNotices: Sendable {
         }
     }
 
-    /// The link of the recommended platform, or the first one known.
+    /// The calendar entry's link: the recommended platform's, or without a recommendation the
+    /// plan's first platform's; none until that one is provisioned. Platforms answer in any
+    /// order, and taking whichever came first would send attendees an updated invitation for
+    /// every link that overtakes the one before.
     static func primaryJoinURL(_ meeting: MeetingRecord, _ links: [JoinLinkRecord]) -> String? {
-        joinLinks(meeting, links).first?.joinUrl
+        guard let designated = meeting.plan.recommendedPlatform ?? meeting.plan.platforms.first else { return nil }
+        return links.first { $0.platform == designated }?.url
     }
 
     static let platformNames = ["zoom": "Zoom", "tencent": "腾讯会议 Tencent Meeting", "dingtalk": "钉钉 DingTalk"]
