@@ -226,7 +226,7 @@ struct SyncAttendeesHandler: MessageHandler {
         let current = try await store.attendees(meeting.id, in: context.transaction)
         let records = Dictionary(uniqueKeysWithValues: current.map { ($0.id, $0) })
         let plan = AttendeeSync.plan(members: request.members,
-                                     existing: current.map { .init(id: $0.id, email: $0.email, name: $0.name,
+                                     existing: current.map { AttendeeSync.Existing(id: $0.id, email: $0.email, name: $0.name,
                                                                    dingtalkUserId: $0.dingtalkUserId, syncSource: $0.syncSource) },
                                      source: source, role: role)
         var rows: [AttendeeSyncReport.Row] = []
@@ -247,7 +247,8 @@ struct SyncAttendeesHandler: MessageHandler {
             rows.append(.init(outcome: "updated", name: saved.name, email: saved.email, dingtalkUserId: saved.dingtalkUserId,
                               attendeeId: saved.id.lowercased))
         }
-        let links = MeetingEvents.active(meeting) ? try await store.joinLinks(meeting.id, in: context.transaction) : []
+        var links: [JoinLinkRecord] = []
+        if MeetingEvents.active(meeting) { links = try await store.joinLinks(meeting.id, in: context.transaction) }
         for id in plan.remove {
             guard let record = records[id] else { continue }
             try await store.deleteAttendee(id, in: context.transaction)
