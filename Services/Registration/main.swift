@@ -26,6 +26,7 @@ await ServiceMain.run(
             AddAttendeeHandler(store: meetingStore, meetings: meetings), UpdateAttendeeHandler(store: meetingStore, notices: notices),
             RemoveAttendeeHandler(store: meetingStore, notices: notices), ListAttendeesHandler(store: meetingStore),
             ImportAttendeesHandler(store: meetingStore, meetings: meetings), AttendeeTemplateHandler(),
+            SyncAttendeesHandler(store: meetingStore, meetings: meetings, notices: notices),
             ListMyMeetingsHandler(store: meetingStore), GetInvitationHandler(store: meetingStore),
             RespondToInvitationHandler(store: meetingStore),
             ConfigureRegistrationHandler(store: store), GetRegistrationFormHandler(store: store),

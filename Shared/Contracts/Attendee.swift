@@ -357,3 +357,96 @@ public struct AttendeeResponded: MessagePayload, Equatable {
         self.respondedAt = respondedAt
     }
 }
+
+// MARK: Sync from a DingTalk department
+
+/// Where synced attendees come from: `dingtalk_department` (the only source so far).
+public enum AttendeeSyncSource {
+    public static let dingtalkDepartment = "dingtalk_department"
+    public static let all = [dingtalkDepartment]
+}
+
+/// One member of the synced group, as the platform lists them.
+public struct AttendeeSyncMember: Codable, Sendable, Equatable {
+    /// The platform's user id (DingTalk `userid`).
+    public var userId: String
+    public var name: String
+    public var email: String?
+    public var mobile: String?
+    public init(userId: String, name: String, email: String?, mobile: String?) {
+        self.userId = userId
+        self.name = name
+        self.email = email
+        self.mobile = mobile
+    }
+}
+
+/// `registration.sync_attendees` (organizer) → `AttendeeSyncReport`: the current members of a
+/// DingTalk department (the gateway asks platform-bridge for them) applied to a meeting's
+/// attendees in one transaction. Members who are not attendees yet are added with `role` and
+/// invited; attendees with the same address (or DingTalk user id) are updated (name, phone,
+/// DingTalk id); attendees an earlier sync of the same department added who are no longer
+/// members are removed (and sent the cancelling calendar entry). Attendees added by hand, by
+/// import or by another department's sync are never removed. A member without a usable email
+/// address is skipped (mails are how attendees are invited).
+public struct SyncAttendees: MessagePayload, Equatable {
+    public static let messageType = "registration.sync_attendees"
+    public var meetingId: String
+    /// `dingtalk_department`.
+    public var source: String
+    /// The department's id on the platform.
+    public var sourceId: String
+    /// The role of added members (default `required`); updated attendees keep theirs.
+    public var role: String?
+    public var members: [AttendeeSyncMember]
+    public init(meetingId: String, source: String, sourceId: String, role: String? = nil, members: [AttendeeSyncMember]) {
+        self.meetingId = meetingId
+        self.source = source
+        self.sourceId = sourceId
+        self.role = role
+        self.members = members
+    }
+}
+
+/// What a sync did, member by member (and attendee by removed attendee).
+public struct AttendeeSyncReport: Codable, Sendable, Equatable {
+    public struct Row: Codable, Sendable, Equatable {
+        /// `added`, `updated`, `removed` or `skipped`.
+        public var outcome: String
+        public var name: String
+        public var email: String?
+        public var dingtalkUserId: String?
+        /// The attendee (none for a skipped member).
+        public var attendeeId: String?
+        /// Why a member was skipped: `missing_email`, `invalid_email`, `duplicate_email`,
+        /// `missing_name`, `too_long`.
+        public var reason: String?
+        public var message: String?
+        public init(outcome: String, name: String, email: String?, dingtalkUserId: String?, attendeeId: String?,
+                    reason: String? = nil, message: String? = nil) {
+            self.outcome = outcome
+            self.name = name
+            self.email = email
+            self.dingtalkUserId = dingtalkUserId
+            self.attendeeId = attendeeId
+            self.reason = reason
+            self.message = message
+        }
+    }
+
+    /// `dingtalk_department:<id>`: what the added attendees carry as their source.
+    public var source: String
+    public var added: Int
+    public var updated: Int
+    public var removed: Int
+    public var skipped: Int
+    public var rows: [Row]
+    public init(source: String, added: Int, updated: Int, removed: Int, skipped: Int, rows: [Row]) {
+        self.source = source
+        self.added = added
+        self.updated = updated
+        self.removed = removed
+        self.skipped = skipped
+        self.rows = rows
+    }
+}

@@ -55,6 +55,14 @@ struct AttendeeRoutes {
         typealias Fields = CodingKeys
     }
 
+    struct SyncBody: JSONRequestBody {
+        var source: String
+        var departmentId: String
+        var role: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case source, departmentId, role }
+        typealias Fields = CodingKeys
+    }
+
     /// The invitation mail's link: read the invitation, answer it.
     func registerPublic(on router: Router<GatewayRequestContext>) {
         router.get("v1/meeting-invitations/:attendeeId") { request, context -> Response in
@@ -136,6 +144,19 @@ struct AttendeeRoutes {
             // A file with a rejected row changed nothing: the report says which rows and why.
             return try JSONResponse.make(report, status: report.rejected > 0 ? .unprocessableContent : .ok)
         }
+        // POST …/attendees/sync {"source": "dingtalk_department", "departmentId", "role"?} → AttendeeSyncReport
+        routes.post(RouterPath(base + "/sync")) { request, context -> Response in
+            let organizationId = try context.organizerOrganization(.attendeesWrite)
+            let meetingId = try context.resourceId("meetingId", kind: "meeting")
+            let body = try await JSONBody.decode(SyncBody.self, from: request)
+            let (department, role) = try Self.syncRequest(body)
+            let members = try await departmentMembers(department, organizationId: organizationId, context: context)
+            return try await service.respond(
+                SyncAttendees(meetingId: meetingId, source: body.source, sourceId: String(department), role: role,
+                              members: members.map { AttendeeSyncMember(userId: $0.userId, name: $0.name, email: $0.email,
+                                                                        mobile: $0.mobile) }),
+                as: AttendeeSyncReport.self, organizationId: organizationId, context: context)
+        }
         for format in ["csv", "xlsx"] {
             routes.get(RouterPath(base + "/template.\(format)")) { _, context -> Response in
                 _ = try context.organizerOrganization(.attendeesRead)
@@ -165,6 +186,54 @@ struct AttendeeRoutes {
                 RespondToInvitation(meetingId: meetingId, email: email, response: body.response, comment: body.comment),
                 as: InvitedMeeting.self, organizationId: nil, context: context)
             return try JSONResponse.make(InvitedMeetingAnswer(invitation, viewerZone: nil))
+        }
+    }
+
+    /// The sync's department (DingTalk's numeric `dept_id`) and role, checked before DingTalk is asked.
+    static func syncRequest(_ body: SyncBody) throws(Problem) -> (department: Int64, role: String) {
+        guard AttendeeSyncSource.all.contains(body.source) else {
+            throw Problem(.unprocessableContent, code: "gateway.invalid_body",
+                          detail: "source is one of \(AttendeeSyncSource.all.joined(separator: ", "))")
+        }
+        let raw = body.departmentId.trimmingCharacters(in: .whitespaces)
+        guard raw.count <= 18, raw.allSatisfy(\.isASCII), let department = Int64(raw), department >= 1 else {
+            throw Problem(.unprocessableContent, code: "gateway.invalid_body", detail: "departmentId is DingTalk's numeric department id")
+        }
+        let role = body.role ?? AttendeeRole.required
+        guard AttendeeRole.all.contains(role) else {
+            throw Problem(.unprocessableContent, code: "gateway.invalid_body",
+                          detail: "role is one of \(AttendeeRole.all.joined(separator: ", "))")
+        }
+        return (department, role)
+    }
+
+    /// The department's members from platform-bridge, its refusals as the caller's problems:
+    /// DingTalk not configured 422, an unknown department 422, DingTalk failing 503 (down) or 502
+    /// (it refused the organization's app or answered what cannot be read).
+    func departmentMembers(_ department: Int64, organizationId: String,
+                           context: GatewayRequestContext) async throws -> [PlatformMember] {
+        do {
+            return try await service.call(ListDepartmentMembers(departmentId: department), as: [PlatformMember].self,
+                                          organizationId: organizationId, context: context)
+        } catch let error as ConveneError {
+            throw Self.syncProblem(error)
+        }
+    }
+
+    static func syncProblem(_ error: ConveneError) -> Problem {
+        switch error.code {
+        case "platform.credentials_missing":
+            return Problem(.unprocessableContent, code: "platform.credentials_missing",
+                           detail: "DingTalk is not configured for this organization: an administrator sets its credentials first")
+        case "platform.not_found":
+            return Problem(.unprocessableContent, code: "platform.unknown_department", detail: "DingTalk has no such department")
+        case "platform.unavailable":
+            return Problem(.serviceUnavailable, code: "platform.unavailable", detail: "DingTalk is unavailable; try again later",
+                           headers: [.retryAfter: "30"])
+        case let code where code.hasPrefix("platform."):
+            return Problem(.badGateway, code: code, detail: "DingTalk refused the request for the department's members")
+        default:
+            return Problem(error)
         }
     }
 

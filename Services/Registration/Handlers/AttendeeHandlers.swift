@@ -189,6 +189,88 @@ struct ImportAttendeesHandler: MessageHandler {
     }
 }
 
+/// `registration.sync_attendees`: a DingTalk department's current members applied in this one
+/// transaction (the plan is `AttendeeSync`'s): new members added and invited, known ones
+/// updated, members an earlier sync of the same department added who left removed (an invited
+/// one is sent the cancelling calendar entry). Members without a usable address are reported
+/// as skipped.
+struct SyncAttendeesHandler: MessageHandler {
+    let store: MeetingStore
+    let meetings: MeetingEvents
+    let notices: MeetingNotices
+    var messageType: String { SyncAttendees.messageType }
+
+    /// The most members one sync takes.
+    static let maximumMembers = 5000
+
+    func handle(_ message: Envelope<SyncAttendees>, context: HandlerContext) async throws -> AttendeeSyncReport {
+        let organizationId = try message.requireOrganization()
+        let request = message.data
+        guard AttendeeSyncSource.all.contains(request.source) else {
+            throw ConveneError(code: "registration.unknown_source", message: "source is one of \(AttendeeSyncSource.all.joined(separator: ", "))")
+        }
+        let sourceId = request.sourceId.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...64).contains(sourceId.count), !sourceId.contains(":") else {
+            throw ConveneError(code: "registration.invalid_source", message: "the department id is 1 to 64 characters")
+        }
+        guard let role = AttendeeRules.role(request.role) else {
+            throw ConveneError(code: "registration.unknown_role", message: "role is required, optional or observer")
+        }
+        guard request.members.count <= Self.maximumMembers else {
+            throw ConveneError(code: "registration.too_many", message: "at most \(Self.maximumMembers) members per sync")
+        }
+        let meeting = try await AttendeeRequest.meeting(request.meetingId, organizationId: organizationId, store: store,
+                                                        in: context.transaction)
+        try AttendeeRequest.writable(meeting)
+        let source = AttendeeSync.sourceKey(source: request.source, id: sourceId)
+        let current = try await store.attendees(meeting.id, in: context.transaction)
+        let records = Dictionary(uniqueKeysWithValues: current.map { ($0.id, $0) })
+        let plan = AttendeeSync.plan(members: request.members,
+                                     existing: current.map { AttendeeSync.Existing(id: $0.id, email: $0.email, name: $0.name,
+                                                                   dingtalkUserId: $0.dingtalkUserId, syncSource: $0.syncSource) },
+                                     source: source, role: role)
+        var rows: [AttendeeSyncReport.Row] = []
+        var added: [AttendeeRecord] = []
+        for input in plan.add {
+            guard let record = try await store.insertAttendee(input, meetingId: meeting.id, organizationId: organizationId,
+                                                              syncSource: source, in: context.transaction) else { continue }
+            added.append(record)
+            rows.append(.init(outcome: "added", name: record.name, email: record.email, dingtalkUserId: record.dingtalkUserId,
+                              attendeeId: record.id.lowercased))
+        }
+        for update in plan.update {
+            guard var record = records[update.id] else { continue }
+            record.name = update.name
+            record.phone = update.phone ?? record.phone
+            record.dingtalkUserId = update.dingtalkUserId
+            let saved = try await store.saveAttendee(record, in: context.transaction)
+            rows.append(.init(outcome: "updated", name: saved.name, email: saved.email, dingtalkUserId: saved.dingtalkUserId,
+                              attendeeId: saved.id.lowercased))
+        }
+        var links: [JoinLinkRecord] = []
+        if MeetingEvents.active(meeting) { links = try await store.joinLinks(meeting.id, in: context.transaction) }
+        for id in plan.remove {
+            guard let record = records[id] else { continue }
+            try await store.deleteAttendee(id, in: context.transaction)
+            if record.invitedSequence != nil && MeetingEvents.active(meeting) {
+                try await context.send(notices.notice(.cancellation(removed: true), meeting: meeting, attendee: record, links: links),
+                                       organizationId: organizationId)
+            }
+            rows.append(.init(outcome: "removed", name: record.name, email: record.email, dingtalkUserId: record.dingtalkUserId,
+                              attendeeId: record.id.lowercased))
+        }
+        try await meetings.invite(added, meeting: meeting, context: context)
+        rows += plan.skipped
+        let report = AttendeeSyncReport(source: source, added: added.count, updated: plan.update.count, removed: plan.remove.count,
+                                        skipped: plan.skipped.count, rows: rows)
+        context.logger.info("attendees synced", metadata: [
+            "meetingId": "\(meeting.id.lowercased)", "source": "\(source)", "added": "\(report.added)", "updated": "\(report.updated)",
+            "removed": "\(report.removed)", "skipped": "\(report.skipped)",
+        ])
+        return report
+    }
+}
+
 /// `registration.attendee_template`
 struct AttendeeTemplateHandler: MessageHandler {
     var messageType: String { GetAttendeeTemplate.messageType }

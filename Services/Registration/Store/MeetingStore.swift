@@ -40,6 +40,8 @@ struct AttendeeRecord: Sendable, Equatable {
     var rsvpToken: String
     var invitedSequence: Int?
     var invitedJoinURL: String?
+    /// `dingtalk_department:<id>` for an attendee a sync added; nil when added by hand or import.
+    var syncSource: String? = nil
     var createdAt: Date
     var updatedAt: Date
 
@@ -154,7 +156,7 @@ struct MeetingStore: Sendable {
 
     static let columns = """
         id, meeting_id, organization_id, email, name, phone, department, role, dingtalk_user_id, locale, response, responded_at,
-               comment, rsvp_token, invited_sequence, invited_join_url, created_at, updated_at
+               comment, rsvp_token, invited_sequence, invited_join_url, sync_source, created_at, updated_at
         """
 
     static func attendee(_ row: PGRow) throws -> AttendeeRecord {
@@ -165,7 +167,8 @@ struct MeetingStore: Sendable {
                        respondedAt: row.isNull("responded_at") ? nil : try row.date("responded_at"), comment: row["comment"],
                        rsvpToken: try row.string("rsvp_token"),
                        invitedSequence: row.isNull("invited_sequence") ? nil : try row.int("invited_sequence"),
-                       invitedJoinURL: row["invited_join_url"], createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
+                       invitedJoinURL: row["invited_join_url"], syncSource: row["sync_source"], createdAt: try row.date("created_at"),
+                       updatedAt: try row.date("updated_at"))
     }
 
     /// Adds or (same address) updates attendees in one statement; answers them as stored, with
@@ -199,16 +202,19 @@ struct MeetingStore: Sendable {
         return try rows.map { (try Self.attendee($0), try $0.bool("inserted")) }
     }
 
-    /// Inserts one; nil when the address is already an attendee of the meeting.
-    func insertAttendee(_ input: AttendeeInput, meetingId: UUID, organizationId: String, in tx: Transaction) async throws -> AttendeeRecord? {
+    /// Inserts one (with the sync that added it, if any); nil when the address is already an
+    /// attendee of the meeting.
+    func insertAttendee(_ input: AttendeeInput, meetingId: UUID, organizationId: String, syncSource: String? = nil,
+                        in tx: Transaction) async throws -> AttendeeRecord? {
         try await tx.query("""
             INSERT INTO meeting_attendees (id, meeting_id, organization_id, email, name, phone, department, role, dingtalk_user_id,
-                                           locale, rsvp_token, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
+                                           locale, rsvp_token, sync_source, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, clock_timestamp())
             ON CONFLICT (meeting_id, email) DO NOTHING
             RETURNING \(Self.columns)
             """, [UUID(), meetingId, organizationId, input.email, input.name, input.phone, input.department,
-                  input.role ?? AttendeeRole.required, input.dingtalkUserId, input.locale, RSVPToken.make()]).first.map(Self.attendee)
+                  input.role ?? AttendeeRole.required, input.dingtalkUserId, input.locale, RSVPToken.make(),
+                  syncSource]).first.map(Self.attendee)
     }
 
     func saveAttendee(_ record: AttendeeRecord, in tx: Transaction) async throws -> AttendeeRecord {
