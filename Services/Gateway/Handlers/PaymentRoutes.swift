@@ -8,8 +8,6 @@ struct PaymentRoutes {
     let service: ServiceClient
 
     static let providers: Set<String> = ["wechat_pay", "alipay", "stripe"]
-    /// Provider notifications are small; anything larger is not one.
-    static let maximumCallbackBytes = 64 * 1024
     static let maximumStatementBytes = 2 * 1024 * 1024
 
     struct CheckoutBody: JSONRequestBody {
@@ -38,21 +36,10 @@ struct PaymentRoutes {
             guard let provider = context.parameters.get("provider"), Self.providers.contains(provider) else {
                 throw Problem.notFound("no such payment provider")
             }
-            var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: Self.maximumCallbackBytes)
-            } catch {
-                throw Problem(.contentTooLarge, code: "gateway.body_too_large", detail: "a callback is at most 64 KiB")
-            }
-            let headers = request.headers.map { [$0.name.canonicalName, $0.value] }
-            let answer = try await service.call(
-                ProviderCallback(provider: provider, headers: headers, body: Data(body.readableBytesView).base64EncodedString()),
-                as: CallbackAnswer.self, organizationId: nil, context: context)
-            var fields = HTTPFields()
-            if let type = answer.contentType { fields[.contentType] = type }
-            return Response(status: HTTPResponse.Status(code: answer.status), headers: fields,
-                            body: .init(byteBuffer: ByteBuffer(bytes: Data(base64Encoded: answer.body) ?? Data())))
+            let (headers, body) = try await ProviderCallbackForwarding.raw(request)
+            let answer = try await service.call(ProviderCallback(provider: provider, headers: headers, body: body),
+                                                as: CallbackAnswer.self, organizationId: nil, context: context)
+            return ProviderCallbackForwarding.response(answer)
         }
     }
 

@@ -10,8 +10,6 @@ struct PlatformRoutes {
     let service: ServiceClient
 
     static let platforms: Set<String> = Set(MeetingPlatformName.all)
-    /// Platform webhooks are small; anything larger is not one.
-    static let maximumCallbackBytes = 64 * 1024
 
     struct ZoomBody: JSONRequestBody {
         var accountId: String
@@ -62,33 +60,18 @@ struct PlatformRoutes {
             let answer = try await service.call(
                 PlatformCallback(platform: platform, headers: headers, body: "", method: "GET", query: request.uri.query ?? ""),
                 as: CallbackAnswer.self, organizationId: nil, context: context)
-            return Self.response(answer)
+            return ProviderCallbackForwarding.response(answer)
         }
         router.post("v1/platforms/callbacks/:platform") { request, context -> Response in
             guard let platform = context.parameters.get("platform"), Self.platforms.contains(platform) else {
                 throw Problem.notFound("no such platform")
             }
-            var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: Self.maximumCallbackBytes)
-            } catch {
-                throw Problem(.contentTooLarge, code: "gateway.body_too_large", detail: "a callback is at most 64 KiB")
-            }
-            let headers = request.headers.map { [$0.name.canonicalName, $0.value] }
+            let (headers, body) = try await ProviderCallbackForwarding.raw(request)
             let answer = try await service.call(
-                PlatformCallback(platform: platform, headers: headers, body: Data(body.readableBytesView).base64EncodedString(),
-                                 method: "POST", query: request.uri.query),
+                PlatformCallback(platform: platform, headers: headers, body: body, method: "POST", query: request.uri.query),
                 as: CallbackAnswer.self, organizationId: nil, context: context)
-            return Self.response(answer)
+            return ProviderCallbackForwarding.response(answer)
         }
-    }
-
-    private static func response(_ answer: CallbackAnswer) -> Response {
-        var fields = HTTPFields()
-        if let type = answer.contentType { fields[.contentType] = type }
-        return Response(status: HTTPResponse.Status(code: answer.status), headers: fields,
-                        body: .init(byteBuffer: ByteBuffer(bytes: Data(base64Encoded: answer.body) ?? Data())))
     }
 
     func register(on routes: RouterGroup<GatewayRequestContext>) {

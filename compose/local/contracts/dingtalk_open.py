@@ -30,8 +30,8 @@ import threading
 import time
 import uuid
 
-from common import Router, empty_response, error, json_response, parse_admin_json, random_digits, random_string
-from meeting_common import parse_failure, take_failure
+from common import Router, error, json_response, parse_admin_json, random_digits, random_string
+from meeting_common import ScriptedFailures, take_failure
 
 NAME = "dingtalk_open"
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -46,7 +46,13 @@ def _ms(value):
     return isinstance(value, int) and not isinstance(value, bool) and 10**12 <= value < 10**14
 
 
-class Module:
+class Module(ScriptedFailures):
+    failure_param = "app"
+    credential_noun = "app"
+
+    def failure_credentials(self):
+        return self.apps
+
     name = NAME
     prefixes = ("/dingtalk/", "/_admin/dingtalk-open/")
 
@@ -285,21 +291,3 @@ class Module:
                            for c in self.conferences.values() if c["_app"] == req.params["app"]]
             return json_response(200, {"appKey": req.params["app"], "tokenRequests": app["tokenRequests"],
                                        "conferences": conferences})
-
-    def admin_fail(self, req):
-        data, err = parse_admin_json(req)
-        if err:
-            return err
-        entry, err = parse_failure(data)
-        if err:
-            return err
-        with self.lock:
-            if req.params["app"] not in self.apps:
-                return error(404, "no such app")
-            self.failures.setdefault(req.params["app"], []).append(entry)
-        return json_response(201, entry)
-
-    def admin_clear_failures(self, req):
-        with self.lock:
-            self.failures.pop(req.params["app"], None)
-        return empty_response(204)

@@ -15,7 +15,7 @@ A scripted failure is answered in the provider's own error shape (the module's
 platform.
 """
 
-from common import error
+from common import empty_response, error, json_response, parse_admin_json
 
 FAILURE_KINDS = ("token", "create", "update", "cancel", "get", "users")
 MAX_COUNT = 1000
@@ -50,3 +50,35 @@ def take_failure(script, kind):
             script.remove(entry)
         return entry["status"]
     return None
+
+
+class ScriptedFailures:
+    """The admin routes that add and clear a credential's failure script. A stand-in mixes
+    this in and says which route parameter names the credential (`failure_param`), what it
+    calls one (`credential_noun`) and where its credentials are (`failure_credentials()`);
+    it keeps `self.failures` and `self.lock`."""
+
+    failure_param = "app"
+    credential_noun = "app"
+
+    def failure_credentials(self):
+        raise NotImplementedError
+
+    def admin_fail(self, req):
+        data, err = parse_admin_json(req)
+        if err:
+            return err
+        entry, err = parse_failure(data)
+        if err:
+            return err
+        key = req.params[self.failure_param]
+        with self.lock:
+            if key not in self.failure_credentials():
+                return error(404, f"no such {self.credential_noun}")
+            self.failures.setdefault(key, []).append(entry)
+        return json_response(201, entry)
+
+    def admin_clear_failures(self, req):
+        with self.lock:
+            self.failures.pop(req.params[self.failure_param], None)
+        return empty_response(204)

@@ -45,9 +45,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from common import (Router, deliver, empty_response, error, is_http_url, json_response, now_ms, parse_admin_json,
+from common import (Router, deliver, error, is_http_url, json_response, now_ms, parse_admin_json,
                     random_digits, random_string)
-from meeting_common import parse_failure, take_failure
+from meeting_common import ScriptedFailures, take_failure
 
 NAME = "tencent_meeting"
 WINDOW = 300
@@ -75,7 +75,13 @@ def signature(secret_key, method, secret_id, nonce, timestamp, uri, body):
     return base64.b64encode(digest.encode()).decode()
 
 
-class Module:
+class Module(ScriptedFailures):
+    failure_param = "app"
+    credential_noun = "app"
+
+    def failure_credentials(self):
+        return self.apps
+
     name = NAME
     prefixes = ("/tencent/", "/_admin/tencent/")
 
@@ -314,24 +320,6 @@ class Module:
                         for m in self.meetings.values() if m["_app"] == req.params["app"]]
             return json_response(200, {"secretId": req.params["app"], "appId": app["appId"], "requests": app["requests"],
                                        "refused": app["refused"], "meetings": meetings})
-
-    def admin_fail(self, req):
-        data, err = parse_admin_json(req)
-        if err:
-            return err
-        entry, err = parse_failure(data)
-        if err:
-            return err
-        with self.lock:
-            if req.params["app"] not in self.apps:
-                return error(404, "no such app")
-            self.failures.setdefault(req.params["app"], []).append(entry)
-        return json_response(201, entry)
-
-    def admin_clear_failures(self, req):
-        with self.lock:
-            self.failures.pop(req.params["app"], None)
-        return empty_response(204)
 
     # --- callbacks ---------------------------------------------------------
 

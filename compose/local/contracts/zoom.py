@@ -34,7 +34,7 @@ import time
 
 from common import (Router, deliver, empty_response, error, json_response, now_ms, parse_admin_json,
                     is_http_url, random_digits, random_string)
-from meeting_common import parse_failure, take_failure
+from meeting_common import ScriptedFailures, take_failure
 
 NAME = "zoom"
 STALE_SECONDS = 600
@@ -52,7 +52,13 @@ def hex_hmac(secret, text):
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
-class Module:
+class Module(ScriptedFailures):
+    failure_param = "account"
+    credential_noun = "account"
+
+    def failure_credentials(self):
+        return self.accounts
+
     name = NAME
     prefixes = ("/zoom/", "/_admin/zoom/")
 
@@ -314,24 +320,6 @@ class Module:
                                        "meetings": [{("deleted" if k == "_deleted" else "updates" if k == "_updates"
                                                      else "userId" if k == "_user" else k): v
                                                     for k, v in m.items()} for m in meetings]})
-
-    def admin_fail(self, req):
-        data, err = parse_admin_json(req)
-        if err:
-            return err
-        entry, err = parse_failure(data)
-        if err:
-            return err
-        with self.lock:
-            if req.params["account"] not in self.accounts:
-                return error(404, "no such account")
-            self.failures.setdefault(req.params["account"], []).append(entry)
-        return json_response(201, entry)
-
-    def admin_clear_failures(self, req):
-        with self.lock:
-            self.failures.pop(req.params["account"], None)
-        return empty_response(204)
 
     def _signed(self, secret, body, tamper):
         ts = str(int(time.time()) - (STALE_SECONDS if tamper == "stale" else 0))   # Unix seconds
