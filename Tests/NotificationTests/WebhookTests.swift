@@ -34,7 +34,7 @@ struct WebhookTests {
         try await harness.publishEvent("registration.confirmed", data: confirmed(name), id: eventId)
         try await harness.publishEvent("payment.succeeded", data: .object(["orderId": .string("o1")]))
         try await harness.publishEvent("registration.confirmed", data: confirmed(name), id: eventId)  // redelivered
-        #expect(try await eventually(timeout: .seconds(60)) { try await contracts.webhookRequests(name).count == 1 })
+        #expect(try await eventually(timeout: .seconds(120)) { try await contracts.webhookRequests(name).count == 1 })
         try await Task.sleep(for: .milliseconds(500))
         let requests = try await contracts.webhookRequests(name)
         #expect(requests.count == 1, "one event, one request; payment events are not subscribed")
@@ -45,7 +45,7 @@ struct WebhookTests {
         #expect(body?["type"] as? String == "registration.confirmed")
         #expect(body?["id"] as? String == eventId.uuidString.lowercased())
         #expect((body?["data"] as? [String: Any])?["conferenceTitle"] as? String == name)
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.deliveries(channel: "webhook").first?.status == "sent" })
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.deliveries(channel: "webhook").first?.status == "sent" })
     }
 
     @Test("a failing endpoint is retried with back-off, then disabled after sustained failure, and its owner is told")
@@ -64,7 +64,7 @@ struct WebhookTests {
         try await contracts.webhookEndpoint(name, secret: try #require(created.secret), respond: Array(repeating: 503, count: 20))
 
         try await harness.publishEvent("registration.confirmed", data: confirmed(name))
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.deliveries(channel: "webhook").first?.status == "failed" })
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.deliveries(channel: "webhook").first?.status == "failed" })
         let first = try #require(try await harness.deliveries(channel: "webhook").first)
         #expect(first.attempts == 3, "the first attempt and two retries")
         let ids = Set(try await contracts.webhookRequests(name).compactMap { ($0["headers"] as? [String: Any])?["webhook-id"] as? String })
@@ -72,10 +72,10 @@ struct WebhookTests {
 
         try await Task.sleep(for: .milliseconds(1100))
         try await harness.publishEvent("registration.confirmed", data: confirmed(name))
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.ask(ListWebhooks(), as: [WebhookSummary].self).get().first?.enabled == false })
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.events("notification.webhook_disabled") == 1 })
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.ask(ListWebhooks(), as: [WebhookSummary].self).get().first?.enabled == false })
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.events("notification.webhook_disabled") == 1 })
         let maildir = try TestStack.environment("CONVENE_MAILDIR")
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.mails(in: maildir).contains { $0.contains(owner) } }, "the owner is mailed")
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.mails(in: maildir).contains { $0.contains(owner) } }, "the owner is mailed")
         #expect(try await harness.ask(CountUnread(accountId: "acc-\(name)"), as: UnreadCount.self).get().unread == 1)
 
         // Switched off, it gets nothing; switched on again, it starts afresh.
@@ -105,7 +105,7 @@ struct WebhookTests {
             .first { $0.url.hasSuffix(target) }!.id), as: Empty.self).get()
 
         try await harness.publishEvent("registration.approved", data: confirmed(rejecting))
-        #expect(try await eventually(timeout: .seconds(60)) {
+        #expect(try await eventually(timeout: .seconds(120)) {
             try await harness.deliveries(channel: "webhook").filter { $0.status == "failed" }.count == 2
         })
         let failed = try await harness.deliveries(channel: "webhook")
@@ -133,7 +133,7 @@ struct WebhookTests {
         _ = try await harness.ask(CreateWebhook(url: "http://localhost:\(port)/hooks/\(name)", eventTypes: ["registration.#"]),
                                   as: WebhookSummary.self).get()
         try await harness.publishEvent("registration.confirmed", data: confirmed(name))
-        #expect(try await eventually(timeout: .seconds(60)) { try await harness.deliveries(channel: "webhook").first?.status == "failed" })
+        #expect(try await eventually(timeout: .seconds(120)) { try await harness.deliveries(channel: "webhook").first?.status == "failed" })
         let refusal = try await harness.deliveries(channel: "webhook").first?.error ?? ""
         #expect(refusal.contains("127.0.0.1") || refusal.contains("::1"), "\(refusal)")
         #expect(try await ContractServer().webhookRequests(name).isEmpty)
