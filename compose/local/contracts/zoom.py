@@ -181,13 +181,21 @@ class Module(ScriptedFailures):
             return "settings must be an object"
         return None
 
-    def create(self, req):
+    @staticmethod
+    def _json_object(req):
+        """The request's JSON object body, or (None, Zoom's answer to anything else)."""
         try:
             data = req.json()
         except (ValueError, UnicodeDecodeError):
-            return zoom_error(400, 300, "Request Body should be a valid JSON object.")
+            data = None
         if not isinstance(data, dict):
-            return zoom_error(400, 300, "Request Body should be a valid JSON object.")
+            return None, zoom_error(400, 300, "Request Body should be a valid JSON object.")
+        return data, None
+
+    def create(self, req):
+        data, err = self._json_object(req)
+        if err:
+            return err
         with self.lock:
             account, err = self._authorize(req)
             if err:
@@ -239,12 +247,9 @@ class Module(ScriptedFailures):
             return json_response(200, {k: v for k, v in meeting.items() if not k.startswith("_")})
 
     def update(self, req):
-        try:
-            data = req.json()
-        except (ValueError, UnicodeDecodeError):
-            return zoom_error(400, 300, "Request Body should be a valid JSON object.")
-        if not isinstance(data, dict):
-            return zoom_error(400, 300, "Request Body should be a valid JSON object.")
+        data, err = self._json_object(req)
+        if err:
+            return err
         with self.lock:
             account, err = self._authorize(req)
             if err:
