@@ -91,27 +91,8 @@ struct ZoomWebhookVerifier: WebhookVerifier {
             context.logger.info("Zoom event about no meeting of Convene", metadata: ["event": "\(event.event)"])
             return .json(200, [:])
         }
-        let zoom = MeetingPlatformName.zoom
-        let organizationId = matched.organizationId
-        switch fact {
-        case .started(_, let at):
-            try await context.publish(PlatformMeetingStarted(meetingId: meetingId, platform: zoom, at: at), organizationId: organizationId)
-        case .ended(_, let at):
-            try await context.publish(PlatformMeetingEnded(meetingId: meetingId, platform: zoom, at: at), organizationId: organizationId)
-        case .joined(_, let name, let email, let userId, let at):
-            try await context.publish(PlatformParticipantJoined(PlatformParticipant(
-                meetingId: meetingId, platform: zoom, name: name, email: email, platformUserId: userId, at: at)),
-                                      organizationId: organizationId)
-        case .left(_, let name, let email, let userId, let at):
-            try await context.publish(PlatformParticipantLeft(PlatformParticipant(
-                meetingId: meetingId, platform: zoom, name: name, email: email, platformUserId: userId, at: at)),
-                                      organizationId: organizationId)
-        case .recording(_, let shareUrl, let files):
-            try await context.publish(PlatformRecordingReady(meetingId: meetingId, platform: zoom, shareUrl: shareUrl, files: files),
-                                      organizationId: organizationId)
-        case .ignored:
-            break
-        }
+        try await PlatformFacts.publish(fact, meetingId: meetingId, platform: MeetingPlatformName.zoom,
+                                        organizationId: matched.organizationId, context: context)
         context.logger.info("Zoom event", metadata: ["event": "\(event.event)", "meetingId": "\(meetingId)"])
         return .json(200, [:])
     }
@@ -158,34 +139,46 @@ struct TencentWebhookVerifier: WebhookVerifier {
             guard let plain = Data(base64Encoded: data) else { return .text(400, "check_str is not base64") }
             return .text(200, String(decoding: plain, as: UTF8.self))
         }
+        guard let event = TencentWebhook.decode(data: data) else { return .text(400, "data is not a Tencent Meeting event") }
         let digest = Hex.encode(Array(SHA256.hash(data: Data(body))))
         guard try await provisions.firstDelivery(platform: MeetingPlatformName.tencent, digest: digest, in: tx) else {
             return .text(200, "successfully received callback")
         }
-        guard let event = TencentWebhook.decode(data: data) else { return .text(400, "data is not a Tencent Meeting event") }
         let tencent = MeetingPlatformName.tencent
         for fact in TencentWebhook.facts(of: event, receivedAt: now) {
             guard let platformMeetingId = fact.platformMeetingId,
                   let meetingId = try await provisions.meetingId(platform: tencent, platformMeetingId: platformMeetingId,
                                                                 organizationId: organizationId, in: tx) else { continue }
-            switch fact {
-            case .started(_, let at):
-                try await context.publish(PlatformMeetingStarted(meetingId: meetingId, platform: tencent, at: at), organizationId: organizationId)
-            case .ended(_, let at):
-                try await context.publish(PlatformMeetingEnded(meetingId: meetingId, platform: tencent, at: at), organizationId: organizationId)
-            case .joined(_, let name, let email, let userId, let at):
-                try await context.publish(PlatformParticipantJoined(PlatformParticipant(
-                    meetingId: meetingId, platform: tencent, name: name, email: email, platformUserId: userId, at: at)),
-                                          organizationId: organizationId)
-            case .left(_, let name, let email, let userId, let at):
-                try await context.publish(PlatformParticipantLeft(PlatformParticipant(
-                    meetingId: meetingId, platform: tencent, name: name, email: email, platformUserId: userId, at: at)),
-                                          organizationId: organizationId)
-            case .recording, .ignored:
-                break
-            }
+            try await PlatformFacts.publish(fact, meetingId: meetingId, platform: tencent, organizationId: organizationId,
+                                            context: context)
             context.logger.info("Tencent Meeting event", metadata: ["event": "\(event.event)", "meetingId": "\(meetingId)"])
         }
         return .text(200, "successfully received callback")
+    }
+}
+
+/// The Convene event each verified platform fact becomes, whichever platform said it.
+enum PlatformFacts {
+    static func publish(_ fact: ZoomWebhook.Fact, meetingId: String, platform: String, organizationId: String,
+                        context: HandlerContext) async throws {
+        switch fact {
+        case .started(_, let at):
+            try await context.publish(PlatformMeetingStarted(meetingId: meetingId, platform: platform, at: at), organizationId: organizationId)
+        case .ended(_, let at):
+            try await context.publish(PlatformMeetingEnded(meetingId: meetingId, platform: platform, at: at), organizationId: organizationId)
+        case .joined(_, let name, let email, let userId, let at):
+            try await context.publish(PlatformParticipantJoined(PlatformParticipant(
+                meetingId: meetingId, platform: platform, name: name, email: email, platformUserId: userId, at: at)),
+                                      organizationId: organizationId)
+        case .left(_, let name, let email, let userId, let at):
+            try await context.publish(PlatformParticipantLeft(PlatformParticipant(
+                meetingId: meetingId, platform: platform, name: name, email: email, platformUserId: userId, at: at)),
+                                      organizationId: organizationId)
+        case .recording(_, let shareUrl, let files):
+            try await context.publish(PlatformRecordingReady(meetingId: meetingId, platform: platform, shareUrl: shareUrl, files: files),
+                                      organizationId: organizationId)
+        case .ignored:
+            break
+        }
     }
 }
